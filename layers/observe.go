@@ -1,0 +1,115 @@
+package layers
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/paulmach/orb"
+)
+
+// Change describes a committed write to one layer: the area it touched
+// (the bounds of the old and the new geometries) and the ids written. All
+// is set when the write was too large to describe precisely; listeners
+// then treat the whole layer as changed.
+type Change struct {
+	Layer string
+	Bound orb.Bound
+	IDs   []int64
+	All   bool
+}
+
+// maxDescribed is the largest write whose old geometries Observed looks
+// up to describe the change precisely; larger writes report All.
+const maxDescribed = 1000
+
+// Observed wraps a Store and tells subscribers about every committed write,
+// synchronously and in commit order, so that derived layers and tile caches
+// are current when a write returns.
+type Observed struct {
+	Store
+	mu   sync.Mutex // serialises writes so changes are reported in order
+	subs []func(context.Context, Change)
+}
+
+// Observe wraps s.
+func Observe(s Store) *Observed { return &Observed{Store: s} }
+
+// Subscribe registers fn; it is called after every successful write.
+// Subscribe before serving: the list is not guarded against concurrent
+// writes.
+func (o *Observed) Subscribe(fn func(context.Context, Change)) { o.subs = append(o.subs, fn) }
+
+// Upsert writes through and reports the change.
+func (o *Observed) Upsert(ctx context.Context, layer string, fs []Feature) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ids := make([]int64, len(fs))
+	for i, f := range fs {
+		ids[i] = f.ID
+	}
+	c, err := o.describe(ctx, layer, ids)
+	if err != nil {
+		return err
+	}
+	if err := o.Store.Upsert(ctx, layer, fs); err != nil {
+		return err
+	}
+	if !c.All {
+		for _, f := range fs {
+			if f.Geometry != nil {
+				c.Bound = extend(c.Bound, f.Geometry.Bound())
+			}
+		}
+	}
+	o.notify(ctx, c)
+	return nil
+}
+
+// Delete writes through and reports the change.
+func (o *Observed) Delete(ctx context.Context, layer string, ids []int64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c, err := o.describe(ctx, layer, ids)
+	if err != nil {
+		return err
+	}
+	if err := o.Store.Delete(ctx, layer, ids); err != nil {
+		return err
+	}
+	o.notify(ctx, c)
+	return nil
+}
+
+// describe looks up the current bounds of the features about to change.
+func (o *Observed) describe(ctx context.Context, layer string, ids []int64) (Change, error) {
+	c := Change{Layer: layer, IDs: ids}
+	if len(ids) > maxDescribed {
+		c.All = true
+		return c, nil
+	}
+	for _, id := range ids {
+		f, err := o.Store.Get(ctx, layer, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return c, err
+		}
+		c.Bound = extend(c.Bound, f.Geometry.Bound())
+	}
+	return c, nil
+}
+
+func (o *Observed) notify(ctx context.Context, c Change) {
+	for _, fn := range o.subs {
+		fn(ctx, c)
+	}
+}
+
+func extend(a, b orb.Bound) orb.Bound {
+	if a == (orb.Bound{}) {
+		return b
+	}
+	return a.Union(b)
+}
