@@ -24,11 +24,13 @@ type Change struct {
 const maxDescribed = 1000
 
 // Observed wraps a Store and tells subscribers about every committed write,
-// synchronously and in commit order, so that derived layers and tile caches
-// are current when a write returns.
+// synchronously after the write, so that derived layers and tile caches are
+// current when a write returns. Subscribers may write to the store
+// themselves (an analysis updating its derived layer); they are told about
+// those writes too.
 type Observed struct {
 	Store
-	mu   sync.Mutex // serialises writes so changes are reported in order
+	mu   sync.Mutex // serialises describe+write so a change's bounds are exact
 	subs []func(context.Context, Change)
 }
 
@@ -42,6 +44,15 @@ func (o *Observed) Subscribe(fn func(context.Context, Change)) { o.subs = append
 
 // Upsert writes through and reports the change.
 func (o *Observed) Upsert(ctx context.Context, layer string, fs []Feature) error {
+	c, err := o.upsert(ctx, layer, fs)
+	if err != nil {
+		return err
+	}
+	o.notify(ctx, c)
+	return nil
+}
+
+func (o *Observed) upsert(ctx context.Context, layer string, fs []Feature) (Change, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	ids := make([]int64, len(fs))
@@ -50,10 +61,10 @@ func (o *Observed) Upsert(ctx context.Context, layer string, fs []Feature) error
 	}
 	c, err := o.describe(ctx, layer, ids)
 	if err != nil {
-		return err
+		return c, err
 	}
 	if err := o.Store.Upsert(ctx, layer, fs); err != nil {
-		return err
+		return c, err
 	}
 	if !c.All {
 		for _, f := range fs {
@@ -62,23 +73,27 @@ func (o *Observed) Upsert(ctx context.Context, layer string, fs []Feature) error
 			}
 		}
 	}
-	o.notify(ctx, c)
-	return nil
+	return c, nil
 }
 
 // Delete writes through and reports the change.
 func (o *Observed) Delete(ctx context.Context, layer string, ids []int64) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	c, err := o.describe(ctx, layer, ids)
+	c, err := o.delete(ctx, layer, ids)
 	if err != nil {
-		return err
-	}
-	if err := o.Store.Delete(ctx, layer, ids); err != nil {
 		return err
 	}
 	o.notify(ctx, c)
 	return nil
+}
+
+func (o *Observed) delete(ctx context.Context, layer string, ids []int64) (Change, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c, err := o.describe(ctx, layer, ids)
+	if err != nil {
+		return c, err
+	}
+	return c, o.Store.Delete(ctx, layer, ids)
 }
 
 // describe looks up the current bounds of the features about to change.
