@@ -1,0 +1,706 @@
+package analysis
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/paulmach/orb"
+
+	"riskmap/geo"
+	"riskmap/layers"
+)
+
+// Derived layers of the water-coverage analysis.
+const (
+	WaterGaps          = "water_gaps"
+	UncoveredBuildings = "uncovered_buildings"
+	SpacingGaps        = "hydrant_spacing"
+)
+
+const (
+	evidenceM    = 1000 // nearest sources are reported up to this far
+	roadSnapM    = 15   // a hydrant this close to a road stands along it
+	usableStatus = "in_service"
+)
+
+// Water is the fire-water coverage analysis (消防水源覆盖): H3 cells of the
+// built-up area and buildings with no usable water source within its
+// protection radius (GB 50974-2014 §7.2.5, §6.1.5), coverage per town, and
+// hydrants along a road spaced wider than the rule allows.
+//
+// The built-up area is the set of H3 cells (resolution water.coverage_h3_res)
+// holding at least one building's centre. A cell is covered when its centre
+// is within the radius of a usable source of a kind that counts: municipal
+// hydrants, fire pools and natural intakes (forest pools serve forests, not
+// built-up areas). A building is covered when any part of it is within
+// the radius. Usable means status in_service unless a what-if says
+// otherwise.
+type Water struct {
+	mu    sync.Mutex
+	gen   uint64      // bumped by every incremental update
+	state *waterState // the district as of the last full run or update
+}
+
+type cellState struct {
+	town      string
+	buildings int
+	covered   bool
+	nearestM  float64 // +Inf when no usable source within evidenceM
+	nearestID int64
+	nearestK  string
+}
+
+type bldState struct {
+	town    string
+	covered bool
+}
+
+type waterState struct {
+	res       int
+	cells     map[geo.Cell]*cellState
+	buildings map[int64]bldState
+	spacing   map[int64]bool // ids of spacing gaps in the district
+}
+
+// NewWater returns the analysis.
+func NewWater() *Water { return &Water{} }
+
+// ID implements Analysis.
+func (*Water) ID() string { return "water-coverage" }
+
+// Title implements Analysis.
+func (*Water) Title() layers.Title {
+	return layers.Title{Zh: "消防水源覆盖", En: "Fire-water coverage"}
+}
+
+// Description implements Analysis.
+func (*Water) Description() layers.Title {
+	return layers.Title{
+		Zh: "建成区内保护半径内无可用消防水源的网格与建筑，各镇街覆盖率，以及道路上间距过大的市政消火栓",
+		En: "Built-up H3 cells and buildings with no usable water source within its protection radius, coverage per town, and hydrants spaced too far apart along roads",
+	}
+}
+
+// RuleIDs implements Analysis.
+func (*Water) RuleIDs() []string {
+	return []string{HydrantRadius, FirePoolRadius, NaturalIntakeRadius, HydrantSpacing, CoverageRes}
+}
+
+// Inputs implements Analysis.
+func (*Water) Inputs() []string {
+	return []string{layers.WaterSources, layers.Buildings, layers.Roads, layers.Towns}
+}
+
+// Layers implements Analysis.
+func (*Water) Layers() []layers.Layer {
+	near := []layers.Field{
+		unitField("nearest_m", "最近可用水源距离", "Nearest usable source", "m"),
+		field("nearest_id", layers.Int, "最近水源编号", "Nearest source id"),
+		field("nearest_kind", layers.String, "最近水源类型", "Nearest source kind"),
+	}
+	return []layers.Layer{
+		derived(WaterGaps, "消防水源覆盖缺口", "Fire-water coverage gaps", layers.Polygon,
+			append([]layers.Field{
+				field("cell", layers.String, "H3网格", "H3 cell"),
+				field("town", layers.String, "镇街", "Town"),
+				field("buildings", layers.Int, "建筑数", "Buildings"),
+			}, near...)...),
+		derived(UncoveredBuildings, "无水源覆盖建筑", "Buildings without fire-water cover", layers.Polygon,
+			append([]layers.Field{
+				field("name", layers.String, "名称", "Name"),
+				field("use", layers.String, "用途", "Use"),
+				field("town", layers.String, "镇街", "Town"),
+			}, near...)...),
+		derived(SpacingGaps, "消火栓间距超限", "Hydrants spaced too far apart", layers.Line,
+			field("from_id", layers.Int, "起点消火栓", "From hydrant"),
+			field("to_id", layers.Int, "终点消火栓", "To hydrant"),
+			unitField("spacing_m", "沿路间距", "Spacing along the road", "m"),
+			field("road", layers.String, "道路", "Road"),
+			field("road_id", layers.Int, "道路编号", "Road id"),
+			field("town", layers.String, "镇街", "Town"),
+		),
+	}
+}
+
+// sources is the usable water sources of a run, indexed.
+type sources struct {
+	ids    []int64
+	kinds  []string
+	radius []float64
+	ix     *pointIndex
+	maxR   float64
+}
+
+func (w *Water) radii(r Rules) map[string]Rule {
+	return map[string]Rule{
+		"hydrant":        r.Get(HydrantRadius),
+		"fire_pool":      r.Get(FirePoolRadius),
+		"natural_intake": r.Get(NaturalIntakeRadius),
+	}
+}
+
+// loadSources reads the usable sources of the kinds that count within b
+// (everything when b is zero).
+func (w *Water) loadSources(ctx context.Context, env *Env, p Params, b orb.Bound) (*sources, error) {
+	radii := w.radii(env.Rules)
+	usable := p.Usable
+	if len(usable) == 0 {
+		usable = []string{usableStatus}
+	}
+	s := &sources{}
+	var pts []orb.Point
+	for _, r := range radii {
+		s.maxR = math.Max(s.maxR, r.Value)
+	}
+	err := env.Store.Query(ctx, layers.Query{Layer: layers.WaterSources, BBox: b}, func(f layers.Feature) error {
+		kind, _ := f.Props["kind"].(string)
+		status, _ := f.Props["status"].(string)
+		r, ok := radii[kind]
+		if !ok || !slices.Contains(usable, status) || slices.Contains(p.Exclude, f.ID) {
+			return nil
+		}
+		pt, ok := f.Geometry.(orb.Point)
+		if !ok {
+			pt = centroid(f.Geometry)
+		}
+		pts = append(pts, pt)
+		s.ids = append(s.ids, f.ID)
+		s.kinds = append(s.kinds, kind)
+		s.radius = append(s.radius, r.Value)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.ix = newPointIndex(pts, math.Max(s.maxR, 50))
+	return s, nil
+}
+
+// coversPoint reports whether a usable source covers p.
+func (s *sources) coversPoint(p orb.Point) bool {
+	hit := false
+	s.ix.near(orb.Bound{Min: p, Max: p}, s.maxR, func(i int) {
+		if !hit && geo.Distance(p, s.ix.pts[i]) <= s.radius[i] {
+			hit = true
+		}
+	})
+	return hit
+}
+
+// coversGeometry reports whether a usable source is within its radius of
+// any part of g.
+func (s *sources) coversGeometry(g orb.Geometry) bool {
+	if pt, ok := g.(orb.Point); ok {
+		return s.coversPoint(pt)
+	}
+	c, hd := centroid(g), halfDiagonal(g)
+	hit := false
+	s.ix.near(g.Bound(), s.maxR, func(i int) {
+		if hit {
+			return
+		}
+		d0 := geo.Distance(c, s.ix.pts[i])
+		switch {
+		case d0-hd > s.radius[i]:
+		case d0+hd <= s.radius[i]:
+			hit = true
+		default:
+			hit = geo.DistanceTo(s.ix.pts[i], g) <= s.radius[i]
+		}
+	})
+	return hit
+}
+
+// nearest returns the nearest usable source to g within evidenceM: index
+// and ground distance, or -1.
+func (s *sources) nearest(g orb.Geometry) (int, float64) {
+	if pt, ok := g.(orb.Point); ok {
+		return s.ix.nearest(pt, evidenceM)
+	}
+	best, bestD := -1, math.Inf(1)
+	s.ix.near(g.Bound(), evidenceM, func(i int) {
+		d := geo.DistanceTo(s.ix.pts[i], g)
+		if d <= evidenceM && (d < bestD || (d == bestD && i < best)) {
+			best, bestD = i, d
+		}
+	})
+	return best, bestD
+}
+
+// Run implements Analysis.
+func (w *Water) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
+	w.mu.Lock()
+	gen := w.gen
+	w.mu.Unlock()
+
+	res := int(env.Rules.V(CoverageRes))
+	src, err := w.loadSources(ctx, env, p, orb.Bound{})
+	if err != nil {
+		return nil, err
+	}
+	st := &waterState{res: res, cells: map[geo.Cell]*cellState{}, buildings: map[int64]bldState{}, spacing: map[int64]bool{}}
+	hydrantRule := env.Rules.Get(HydrantRadius)
+	out := &Result{Analysis: w.ID(), Layers: map[string][]layers.Feature{}}
+
+	err = env.Store.Query(ctx, layers.Query{Layer: layers.Buildings}, func(f layers.Feature) error {
+		c := geo.CellOf(centroid(f.Geometry), res)
+		cs := st.cells[c]
+		if cs == nil {
+			cs = &cellState{}
+			st.cells[c] = cs
+		}
+		cs.buildings++
+		town, _ := f.Props["town"].(string)
+		if town == "" {
+			town = env.Towns.At(centroid(f.Geometry))
+		}
+		covered := src.coversGeometry(f.Geometry)
+		st.buildings[f.ID] = bldState{town: town, covered: covered}
+		if !covered && inParams(p, town, f.Geometry.Bound()) {
+			out.Layers[UncoveredBuildings] = append(out.Layers[UncoveredBuildings], uncoveredFeature(f, town, src, hydrantRule))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for c, cs := range st.cells {
+		w.evaluateCell(env, src, c, cs)
+	}
+	for _, c := range sortedCells(st.cells) {
+		cs := st.cells[c]
+		if !cs.covered && inParams(p, cs.town, orb.Bound{Min: geo.CellCenter(c), Max: geo.CellCenter(c)}) {
+			out.Layers[WaterGaps] = append(out.Layers[WaterGaps], gapFeature(c, cs, hydrantRule))
+		}
+	}
+	roads, err := queryAll(ctx, env.Store, layers.Query{Layer: layers.Roads})
+	if err != nil {
+		return nil, err
+	}
+	spacing := w.spacing(env, src, st, roads)
+	for _, f := range spacing {
+		st.spacing[f.ID] = true
+		town, _ := f.Props["town"].(string)
+		if inParams(p, town, f.Geometry.Bound()) {
+			out.Layers[SpacingGaps] = append(out.Layers[SpacingGaps], f)
+		}
+	}
+	out.Summary = st.summary(env.Towns, p, len(out.Layers[SpacingGaps]), len(src.ids))
+
+	if !p.WhatIf() && p.Town == "" && p.BBox == (orb.Bound{}) {
+		w.mu.Lock()
+		if w.gen == gen { // no update raced this run
+			w.state = st
+		}
+		w.mu.Unlock()
+	}
+	return out, nil
+}
+
+// evaluateCell fills a cell's town, cover and evidence.
+func (w *Water) evaluateCell(env *Env, src *sources, c geo.Cell, cs *cellState) {
+	center := geo.CellCenter(c)
+	if cs.town == "" {
+		cs.town = env.Towns.At(center)
+	}
+	cs.covered = src.coversPoint(center)
+	cs.nearestM, cs.nearestID, cs.nearestK = math.Inf(1), 0, ""
+	if i, d := src.nearest(center); i >= 0 {
+		cs.nearestM, cs.nearestID, cs.nearestK = d, src.ids[i], src.kinds[i]
+	}
+}
+
+func gapFeature(c geo.Cell, cs *cellState, r Rule) layers.Feature {
+	props := map[string]any{"cell": c.String(), "buildings": int64(cs.buildings)}
+	if cs.town != "" {
+		props["town"] = cs.town
+	}
+	if !math.IsInf(cs.nearestM, 1) {
+		props["nearest_m"] = round1(cs.nearestM)
+		props["nearest_id"] = cs.nearestID
+		props["nearest_kind"] = cs.nearestK
+	}
+	return layers.Feature{Layer: WaterGaps, ID: int64(c), Geometry: geo.CellPolygon(c), Props: cite(props, r)}
+}
+
+func uncoveredFeature(f layers.Feature, town string, src *sources, r Rule) layers.Feature {
+	props := map[string]any{}
+	for _, k := range []string{"name", "use"} {
+		if v, ok := f.Props[k]; ok {
+			props[k] = v
+		}
+	}
+	if town != "" {
+		props["town"] = town
+	}
+	if i, d := src.nearest(f.Geometry); i >= 0 {
+		props["nearest_m"] = round1(d)
+		props["nearest_id"] = src.ids[i]
+		props["nearest_kind"] = src.kinds[i]
+	}
+	return layers.Feature{Layer: UncoveredBuildings, ID: f.ID, Geometry: f.Geometry, Props: cite(props, r)}
+}
+
+// spacing finds consecutive hydrants along each road farther apart than
+// the rule, where both stand in the built-up area.
+func (w *Water) spacing(env *Env, src *sources, st *waterState, roads []layers.Feature) []layers.Feature {
+	rule := env.Rules.Get(HydrantSpacing)
+	var out []layers.Feature
+	for _, road := range roads {
+		line, ok := road.Geometry.(orb.LineString)
+		if !ok || len(line) < 2 {
+			continue
+		}
+		pl := geo.NewPlane(line[0])
+		m := pl.ProjectGeometry(line).(orb.LineString)
+		type stop struct {
+			along float64
+			i     int
+		}
+		var stops []stop
+		src.ix.near(line.Bound(), roadSnapM, func(i int) {
+			if src.kinds[i] != "hydrant" {
+				return
+			}
+			if _, ok := st.cells[geo.CellOf(src.ix.pts[i], st.res)]; !ok {
+				return
+			}
+			along, d := locate(m, pl.Project(src.ix.pts[i]))
+			if d <= roadSnapM {
+				stops = append(stops, stop{along, i})
+			}
+		})
+		sort.Slice(stops, func(a, b int) bool { return stops[a].along < stops[b].along })
+		for k := 1; k < len(stops); k++ {
+			a, z := stops[k-1], stops[k]
+			gap := z.along - a.along
+			if gap <= rule.Value {
+				continue
+			}
+			ida, idz := src.ids[a.i], src.ids[z.i]
+			lo, hi := min(ida, idz), max(ida, idz)
+			seg := pl.UnprojectGeometry(subLine(m, a.along, z.along)).(orb.LineString)
+			props := map[string]any{"from_id": ida, "to_id": idz, "spacing_m": round1(gap), "road_id": road.ID}
+			if name, ok := road.Props["name"].(string); ok {
+				props["road"] = name
+			}
+			if town := env.Towns.At(src.ix.pts[a.i]); town != "" {
+				props["town"] = town
+			}
+			out = append(out, layers.Feature{Layer: SpacingGaps, ID: lo<<32 | hi, Geometry: seg, Props: cite(props, rule)})
+		}
+	}
+	slices.SortFunc(out, func(a, b layers.Feature) int { return cmp.Compare(a.ID, b.ID) })
+	return slices.CompactFunc(out, func(a, b layers.Feature) bool { return a.ID == b.ID })
+}
+
+// queryAll collects the features of a query.
+func queryAll(ctx context.Context, st layers.Store, q layers.Query) ([]layers.Feature, error) {
+	var out []layers.Feature
+	err := st.Query(ctx, q, func(f layers.Feature) error {
+		out = append(out, f)
+		return nil
+	})
+	return out, err
+}
+
+// locate returns how far along planar line m the point nearest to p lies,
+// and the distance from p to it.
+func locate(m orb.LineString, p orb.Point) (along, dist float64) {
+	dist = math.Inf(1)
+	run := 0.0
+	for i := 1; i < len(m); i++ {
+		a, b := m[i-1], m[i]
+		dx, dy := b[0]-a[0], b[1]-a[1]
+		l2 := dx*dx + dy*dy
+		t := 0.0
+		if l2 > 0 {
+			t = math.Max(0, math.Min(1, ((p[0]-a[0])*dx+(p[1]-a[1])*dy)/l2))
+		}
+		q := orb.Point{a[0] + t*dx, a[1] + t*dy}
+		if d := math.Hypot(p[0]-q[0], p[1]-q[1]); d < dist {
+			dist, along = d, run+t*math.Sqrt(l2)
+		}
+		run += math.Sqrt(l2)
+	}
+	return along, dist
+}
+
+// subLine returns the part of planar line m between two distances along it.
+func subLine(m orb.LineString, from, to float64) orb.LineString {
+	var out orb.LineString
+	run := 0.0
+	at := func(a, b orb.Point, t float64) orb.Point {
+		return orb.Point{a[0] + t*(b[0]-a[0]), a[1] + t*(b[1]-a[1])}
+	}
+	for i := 1; i < len(m); i++ {
+		a, b := m[i-1], m[i]
+		l := math.Hypot(b[0]-a[0], b[1]-a[1])
+		if l == 0 {
+			continue
+		}
+		s, e := run, run+l
+		if e >= from && s <= to {
+			if len(out) == 0 {
+				out = append(out, at(a, b, math.Max(0, (from-s)/l)))
+			}
+			out = append(out, at(a, b, math.Min(1, (to-s)/l)))
+		}
+		run = e
+	}
+	if len(out) < 2 {
+		out = orb.LineString{m[0], m[len(m)-1]}
+	}
+	return out
+}
+
+func sortedCells(m map[geo.Cell]*cellState) []geo.Cell {
+	out := make([]geo.Cell, 0, len(m))
+	for c := range m {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// summary computes the metrics over the cells and buildings p selects, and
+// per town.
+func (st *waterState) summary(towns *Towns, p Params, spacing, usable int) Summary {
+	type acc struct{ cells, gaps, blds, unc int }
+	all := acc{}
+	per := map[string]*acc{}
+	get := func(t string) *acc {
+		if per[t] == nil {
+			per[t] = &acc{}
+		}
+		return per[t]
+	}
+	for c, cs := range st.cells {
+		center := geo.CellCenter(c)
+		if !inParams(p, cs.town, orb.Bound{Min: center, Max: center}) {
+			continue
+		}
+		a := get(cs.town)
+		a.cells++
+		all.cells++
+		if !cs.covered {
+			a.gaps++
+			all.gaps++
+		}
+	}
+	for _, b := range st.buildings {
+		if p.Town != "" && b.town != p.Town {
+			continue
+		}
+		a := get(b.town)
+		a.blds++
+		all.blds++
+		if !b.covered {
+			a.unc++
+			all.unc++
+		}
+	}
+	metrics := func(a acc) map[string]float64 {
+		m := map[string]float64{
+			"built_up_cells": float64(a.cells), "gap_cells": float64(a.gaps),
+			"buildings": float64(a.blds), "uncovered_buildings": float64(a.unc),
+			"coverage_pct": 100, "building_coverage_pct": 100,
+		}
+		if a.cells > 0 {
+			m["coverage_pct"] = round1(100 * float64(a.cells-a.gaps) / float64(a.cells))
+		}
+		if a.blds > 0 {
+			m["building_coverage_pct"] = round1(100 * float64(a.blds-a.unc) / float64(a.blds))
+		}
+		return m
+	}
+	s := Summary{Metrics: metrics(all), Targets: []Target{{
+		Year: 2025, Metric: "coverage_pct", Op: ">=", Value: 100,
+		Title:  layers.Title{Zh: "2025年城市建成区消防供水基本全覆盖", En: "2025: fire water covers every built-up area"},
+		Source: "seed L1486",
+	}}}
+	s.Metrics["spacing_gaps"] = float64(spacing)
+	s.Metrics["usable_sources"] = float64(usable)
+	names := towns.Names()
+	if p.Town != "" {
+		names = []string{p.Town}
+	}
+	for _, n := range names {
+		a := acc{}
+		if per[n] != nil {
+			a = *per[n]
+		}
+		s.Towns = append(s.Towns, TownSummary{Town: n, Values: metrics(a)})
+	}
+	return s
+}
+
+// Update implements Incremental: it recomputes only the cells, buildings
+// and road stretches a change can reach.
+func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[string][]layers.Feature, map[string][]int64, Summary, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := w.state
+	res := int(env.Rules.V(CoverageRes))
+	if st == nil || st.res != res {
+		return nil, nil, Summary{}, fmt.Errorf("no state to update")
+	}
+	w.gen++
+	if c.Layer == layers.Towns {
+		return nil, nil, Summary{}, fmt.Errorf("towns changed")
+	}
+	hydrantRule := env.Rules.Get(HydrantRadius)
+	up := map[string][]layers.Feature{}
+	del := map[string][]int64{}
+
+	// sources that can matter to anything recomputed below
+	edge := 2 * geo.EdgeLengthM(res)
+	cellZone := geo.ExpandBound(c.Bound, evidenceM+edge)
+	src, err := w.loadSources(ctx, env, Params{}, geo.ExpandBound(cellZone, evidenceM+edge))
+	if err != nil {
+		return nil, nil, Summary{}, err
+	}
+	coverZone := geo.ExpandBound(c.Bound, src.maxR+1)
+
+	// buildings: counts per cell (when buildings changed) and coverage
+	if c.Layer == layers.Buildings || c.Layer == layers.WaterSources {
+		bz := coverZone
+		if c.Layer == layers.Buildings {
+			bz = geo.ExpandBound(coverZone, edge)
+		}
+		counts := map[geo.Cell]int{}
+		seen := map[int64]bool{}
+		err := env.Store.Query(ctx, layers.Query{Layer: layers.Buildings, BBox: bz}, func(f layers.Feature) error {
+			ce := centroid(f.Geometry)
+			counts[geo.CellOf(ce, res)]++
+			if !coverZone.Intersects(f.Geometry.Bound()) {
+				return nil
+			}
+			seen[f.ID] = true
+			town, _ := f.Props["town"].(string)
+			if town == "" {
+				town = env.Towns.At(ce)
+			}
+			covered := src.coversGeometry(f.Geometry)
+			was, existed := st.buildings[f.ID]
+			st.buildings[f.ID] = bldState{town: town, covered: covered}
+			if !covered {
+				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, town, src, hydrantRule))
+			} else if existed && !was.covered {
+				del[UncoveredBuildings] = append(del[UncoveredBuildings], f.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, Summary{}, err
+		}
+		if c.Layer == layers.Buildings {
+			for _, id := range c.IDs { // deleted buildings
+				if !seen[id] {
+					if b, ok := st.buildings[id]; ok {
+						delete(st.buildings, id)
+						if !b.covered {
+							del[UncoveredBuildings] = append(del[UncoveredBuildings], id)
+						}
+					}
+				}
+			}
+			for _, cell := range geo.CellsInBound(geo.ExpandBound(c.Bound, edge/2), res) {
+				n := counts[cell]
+				cs := st.cells[cell]
+				switch {
+				case n == 0 && cs != nil:
+					delete(st.cells, cell)
+					if !cs.covered {
+						del[WaterGaps] = append(del[WaterGaps], int64(cell))
+					}
+				case n > 0 && cs == nil:
+					st.cells[cell] = &cellState{buildings: n, covered: true}
+				case n > 0:
+					cs.buildings = n
+				}
+			}
+		}
+		// uncovered buildings farther out keep their cover but their
+		// nearest-source evidence may have changed
+		if c.Layer == layers.WaterSources {
+			far := geo.ExpandBound(c.Bound, evidenceM)
+			for id, b := range st.buildings {
+				if b.covered || seen[id] {
+					continue
+				}
+				f, err := env.Store.Get(ctx, layers.Buildings, id)
+				if err != nil || !far.Intersects(f.Geometry.Bound()) {
+					continue
+				}
+				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, b.town, src, hydrantRule))
+			}
+		}
+	}
+
+	// cells whose cover or evidence can have changed
+	for _, cell := range geo.CellsInBound(cellZone, res) {
+		cs := st.cells[cell]
+		if cs == nil {
+			continue
+		}
+		was := cs.covered
+		w.evaluateCell(env, src, cell, cs)
+		switch {
+		case !cs.covered:
+			up[WaterGaps] = append(up[WaterGaps], gapFeature(cell, cs, hydrantRule))
+		case !was:
+			del[WaterGaps] = append(del[WaterGaps], int64(cell))
+		}
+	}
+
+	// spacing along the roads near the change: every gap on those roads
+	// is recomputed; gaps near the change that are no longer found go
+	zone := geo.ExpandBound(c.Bound, 2*env.Rules.V(HydrantSpacing))
+	old, err := queryAll(ctx, env.Store, layers.Query{Layer: SpacingGaps, BBox: zone})
+	if err != nil {
+		return nil, nil, Summary{}, err
+	}
+	roads, err := queryAll(ctx, env.Store, layers.Query{Layer: layers.Roads, BBox: geo.ExpandBound(zone, roadSnapM+5)})
+	if err != nil {
+		return nil, nil, Summary{}, err
+	}
+	var rb orb.Bound
+	for i, r := range roads {
+		if i == 0 {
+			rb = r.Geometry.Bound()
+		}
+		rb = rb.Union(r.Geometry.Bound())
+	}
+	if len(roads) > 0 {
+		roadSrc, err := w.loadSources(ctx, env, Params{}, geo.ExpandBound(rb, roadSnapM+5))
+		if err != nil {
+			return nil, nil, Summary{}, err
+		}
+		up[SpacingGaps] = w.spacing(env, roadSrc, st, roads)
+	}
+	fresh := map[int64]bool{}
+	for _, f := range up[SpacingGaps] {
+		fresh[f.ID] = true
+		st.spacing[f.ID] = true
+	}
+	for _, f := range old {
+		if !fresh[f.ID] {
+			del[SpacingGaps] = append(del[SpacingGaps], f.ID)
+			delete(st.spacing, f.ID)
+		}
+	}
+	usable, err := env.Store.Count(ctx, layers.Query{Layer: layers.WaterSources, Filters: []layers.Filter{
+		{Field: "status", Op: layers.OpEq, Values: []any{usableStatus}},
+		{Field: "kind", Op: layers.OpIn, Values: []any{"hydrant", "fire_pool", "natural_intake"}},
+	}})
+	if err != nil {
+		return nil, nil, Summary{}, err
+	}
+	return up, del, st.summary(env.Towns, Params{}, len(st.spacing), usable), nil
+}
