@@ -128,3 +128,31 @@ func extend(a, b orb.Bound) orb.Bound {
 	}
 	return a.Union(b)
 }
+
+// BeginBulk implements Bulk: an import through an observed store is
+// reported as one change to the whole layer when it commits.
+func (o *Observed) BeginBulk(ctx context.Context, layer string) (BulkWriter, error) {
+	b, ok := o.Store.(Bulk)
+	if !ok {
+		return &gather{st: o, layer: layer}, nil
+	}
+	w, err := b.BeginBulk(ctx, layer)
+	if err != nil {
+		return nil, err
+	}
+	return &observedBulk{BulkWriter: w, o: o, layer: layer}, nil
+}
+
+type observedBulk struct {
+	BulkWriter
+	o     *Observed
+	layer string
+}
+
+func (b *observedBulk) Commit(ctx context.Context) error {
+	if err := b.BulkWriter.Commit(ctx); err != nil {
+		return err
+	}
+	b.o.notify(ctx, Change{Layer: b.layer, All: true})
+	return nil
+}
