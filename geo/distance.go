@@ -108,11 +108,23 @@ func GeometryDistance(a, b orb.Geometry) float64 {
 	return planarDistance(ma, mb)
 }
 
-// ExpandBound grows b by m metres on every side.
+// ExpandBound grows b by m metres on every side. It errs on the large
+// side: every point within m metres of a point of b (as DistanceTo and
+// GeometryDistance measure) lies in the result.
 func ExpandBound(b orb.Bound, m float64) orb.Bound {
-	lat := math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1]))
-	kx, ky := MetresPerDegree(lat)
-	dx, dy := m/kx, m/ky
+	// a degree of latitude is shortest nearest the equator, a degree of
+	// longitude farthest from it (including the added margin).
+	_, kyEq := MetresPerDegree(0)
+	minLat := 0.0
+	if b.Min[1] > 0 || b.Max[1] < 0 {
+		minLat = math.Min(math.Abs(b.Min[1]), math.Abs(b.Max[1]))
+		minLat = math.Max(0, minLat-m/kyEq)
+	}
+	_, ky := MetresPerDegree(minLat)
+	dy := m / ky
+	maxLat := math.Min(90, math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1]))+dy)
+	kx, _ := MetresPerDegree(maxLat)
+	dx := m / kx
 	return orb.Bound{
 		Min: orb.Point{b.Min[0] - dx, math.Max(-90, b.Min[1]-dy)},
 		Max: orb.Point{b.Max[0] + dx, math.Min(90, b.Max[1]+dy)},

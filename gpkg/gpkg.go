@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 
@@ -155,54 +156,73 @@ type Row struct {
 	Props    map[string]any
 }
 
-// Scan streams the rows of a feature table in primary-key order.
-func Scan(ctx context.Context, db *sql.DB, t Table, fn func(Row, error) error) error {
+// Cursor streams the rows of a feature table in primary-key order.
+type Cursor struct {
+	t    Table
+	rows *sql.Rows
+	cols []string
+	vals []any
+	ptrs []any
+}
+
+// Rows opens a cursor over a feature table.
+func Rows(ctx context.Context, db *sql.DB, t Table) (*Cursor, error) {
 	rows, err := db.QueryContext(ctx, "SELECT * FROM "+Quote(t.Name)+orderBy(t))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return err
+		rows.Close()
+		return nil, err
 	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
+	c := &Cursor{t: t, rows: rows, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols))}
+	for i := range c.vals {
+		c.ptrs[i] = &c.vals[i]
 	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
+	return c, nil
+}
+
+// Next returns the next row, or io.EOF after the last. A row whose
+// geometry blob is malformed is returned with the error, and the cursor
+// goes on.
+func (c *Cursor) Next() (Row, error) {
+	if !c.rows.Next() {
+		if err := c.rows.Err(); err != nil {
+			return Row{}, err
 		}
-		r := Row{Props: map[string]any{}}
-		var rowErr error
-		for i, c := range cols {
-			switch {
-			case c == t.PK:
-				if n, ok := vals[i].(int64); ok {
-					r.FID = n
-				}
-			case c == t.GeomColumn:
-				if b, ok := vals[i].([]byte); ok {
-					r.Geometry, _, rowErr = DecodeGeometry(b)
-				}
+		return Row{}, io.EOF
+	}
+	if err := c.rows.Scan(c.ptrs...); err != nil {
+		return Row{}, err
+	}
+	r := Row{Props: map[string]any{}}
+	var rowErr error
+	for i, col := range c.cols {
+		switch {
+		case col == c.t.PK:
+			if n, ok := c.vals[i].(int64); ok {
+				r.FID = n
+			}
+		case col == c.t.GeomColumn:
+			if b, ok := c.vals[i].([]byte); ok {
+				r.Geometry, _, rowErr = DecodeGeometry(b)
+			}
+		default:
+			switch v := c.vals[i].(type) {
+			case []byte:
+				r.Props[col] = string(v)
+			case nil:
 			default:
-				switch v := vals[i].(type) {
-				case []byte:
-					r.Props[c] = string(v)
-				case nil:
-				default:
-					r.Props[c] = v
-				}
+				r.Props[col] = v
 			}
 		}
-		if err := fn(r, rowErr); err != nil {
-			return err
-		}
 	}
-	return rows.Err()
+	return r, rowErr
 }
+
+// Close releases the cursor.
+func (c *Cursor) Close() error { return c.rows.Close() }
 
 func orderBy(t Table) string {
 	if t.PK == "" {

@@ -2,6 +2,8 @@ package gpkg_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,16 +51,21 @@ func TestWriteRead(t *testing.T) {
 	if len(tables) != 1 || tables[0].Name != "water_sources" || tables[0].PK != "fid" || tables[0].SRS != 4326 {
 		t.Fatalf("tables = %+v", tables)
 	}
+	cur, err := gpkg.Rows(ctx, db, tables[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
 	var got []gpkg.Row
-	err = gpkg.Scan(ctx, db, tables[0], func(r gpkg.Row, err error) error {
+	for {
+		r, err := cur.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, r)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if len(got) != 2 || got[1].FID != 2 || got[1].Geometry.(orb.Point) != pts[1] || got[0].Props["kind"] != "hydrant" || got[0].Props["flow_lps"] != 15.5 {
 		t.Fatalf("rows = %+v", got)
