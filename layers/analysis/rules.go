@@ -58,6 +58,12 @@ const (
 	QuarryBuffer        = "distance.quarry_buffer_m"
 	TailingsDownstream  = "distance.tailings_people_m"
 	RiskIndexRes        = "risk.h3_res"
+	StationAreaGrade1   = "station.area_grade1_km2"
+	StationAreaGrade2   = "station.area_grade2_km2"
+	StationAreaSmall    = "station.area_small_km2"
+	RiskRed             = "risk.threshold_red"
+	RiskOrange          = "risk.threshold_orange"
+	RiskYellow          = "risk.threshold_yellow"
 )
 
 // Rules is a set of rules by id.
@@ -90,6 +96,12 @@ func DefaultRules() Rules {
 		{QuarryBuffer, layers.Title{Zh: "小型露天采石场周边生活设施距离", En: "Living facilities from a small open-pit quarry"}, 300, "m", "安监总局令第39号", "第十二条", "V"},
 		{TailingsDownstream, layers.Title{Zh: "头顶库下游距离", En: "People downstream of a tailings pond"}, 1000, "m", "应急〔2020〕15号 / GB 39496-2020", "头顶库定义", "V"},
 		{RiskIndexRes, layers.Title{Zh: "风险指数网格分辨率", En: "Risk index H3 resolution"}, 8, "", "riskmap", "configuration", "V"},
+		{StationAreaGrade1, layers.Title{Zh: "一级站（特勤站）辖区面积上限", En: "Grade-1 (and special) station district limit"}, 7, "km²", "建标152-2017", "第十四条", "V"},
+		{StationAreaGrade2, layers.Title{Zh: "二级站辖区面积上限", En: "Grade-2 station district limit"}, 4, "km²", "建标152-2017", "第十四条", "V"},
+		{StationAreaSmall, layers.Title{Zh: "小型站辖区面积上限", En: "Small station district limit"}, 2, "km²", "建标152-2017", "第十四条", "V"},
+		{RiskRed, layers.Title{Zh: "重大风险（红）分值下限", En: "Risk score for red (major)"}, 40, "", "riskmap risk index", "docs/ANALYSES.md (安委办〔2016〕11号 四色; thresholds configurable)", "V"},
+		{RiskOrange, layers.Title{Zh: "较大风险（橙）分值下限", En: "Risk score for orange (high)"}, 20, "", "riskmap risk index", "docs/ANALYSES.md (安委办〔2016〕11号 四色; thresholds configurable)", "V"},
+		{RiskYellow, layers.Title{Zh: "一般风险（黄）分值下限", En: "Risk score for yellow (moderate)"}, 8, "", "riskmap risk index", "docs/ANALYSES.md (安委办〔2016〕11号 四色; thresholds configurable)", "V"},
 	}
 	r := make(Rules, len(list))
 	for _, x := range list {
