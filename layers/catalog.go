@@ -100,6 +100,17 @@ var RiskLevels = []EnumValue{
 	{"blue", "低风险", "low (blue)"},
 }
 
+// riskLevel is the risk_level field, which also accepts the short Chinese
+// names and the colours used in registers (重大, 红色, …).
+func riskLevel() Field {
+	f := enum("risk_level", "风险等级", "Risk level", RiskLevels...)
+	f.Aliases = map[string]string{
+		"重大": "red", "红": "red", "红色": "red", "较大": "orange", "橙": "orange", "橙色": "orange",
+		"一般": "yellow", "黄": "yellow", "黄色": "yellow", "低": "blue", "蓝": "blue", "蓝色": "blue",
+	}
+	return f
+}
+
 // HazardStatuses is the lifecycle of a hazard (隐患), in order.
 var HazardStatuses = []EnumValue{
 	{"reported", "已上报", "reported"},
@@ -143,7 +154,7 @@ func baseLayers() []Layer {
 					EnumValue{"industry", "工贸", "industry and trade"}, EnumValue{"grain", "粮食仓储", "grain storage"},
 					EnumValue{"power", "电力/变电站", "power / substation"}, EnumValue{"construction", "建筑施工", "construction"},
 					EnumValue{"other", "其他", "other"})),
-				required(enum("risk_level", "风险等级", "Risk level", RiskLevels...)),
+				required(riskLevel()),
 				boolean("major_hazard", "重大危险源", "Major hazard source"), townField,
 				integer("staff", "从业人数", "Staff"), str("address", "地址", "Address")}},
 		{ID: Mines, Title: Title{"非煤矿山/尾矿库", "Mines and tailings ponds"}, Geometry: []GeomType{Polygon}, MinZoom: 8, MaxZoom: 22,

@@ -39,12 +39,13 @@ type EnumValue struct {
 
 // Field is one typed property of a layer schema.
 type Field struct {
-	Name     string      `json:"name"`
-	Type     FieldType   `json:"type"`
-	Title    Title       `json:"title"`
-	Unit     string      `json:"unit,omitempty"`
-	Required bool        `json:"required,omitempty"`
-	Values   []EnumValue `json:"values,omitempty"` // Enum only
+	Name     string            `json:"name"`
+	Type     FieldType         `json:"type"`
+	Title    Title             `json:"title"`
+	Unit     string            `json:"unit,omitempty"`
+	Required bool              `json:"required,omitempty"`
+	Values   []EnumValue       `json:"values,omitempty"`  // Enum only
+	Aliases  map[string]string `json:"aliases,omitempty"` // Enum only: other spellings → code
 }
 
 // GeomType is a geometry family a layer accepts; Multi* variants of the
@@ -180,6 +181,9 @@ func (f Field) Coerce(v any) (any, error) {
 			if x == e.Code || x == e.Zh || strings.EqualFold(x, e.En) {
 				return e.Code, nil
 			}
+		}
+		if code, ok := f.Aliases[x]; ok {
+			return code, nil
 		}
 		codes := make([]string, len(f.Values))
 		for i, e := range f.Values {
