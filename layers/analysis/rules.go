@@ -49,6 +49,8 @@ const (
 	LaneMinWidth        = "lane.min_width_m"
 	LaneMinHeight       = "lane.min_clear_height_m"
 	LaneNearBuilding    = "lane.near_building_m"
+	LaneObstruction     = "lane.obstruction"
+	LaneMarking         = "lane.marking_pct"
 	StationTurnout      = "station.turnout_min"
 	StationDrive        = "station.drive_min"
 	StationReachRes     = "station.h3_res"
@@ -87,6 +89,8 @@ func DefaultRules() Rules {
 		{LaneMinWidth, layers.Title{Zh: "消防车道最小净宽", En: "Fire lane minimum clear width"}, 4, "m", "GB 50016-2014", "§7.1.8-1", "V*"},
 		{LaneMinHeight, layers.Title{Zh: "消防车道最小净空高度", En: "Fire lane minimum clear height"}, 4, "m", "GB 50016-2014", "§7.1.8-1", "V*"},
 		{LaneNearBuilding, layers.Title{Zh: "高层/人员密集建筑旁消防车道距离", En: "Fire lane within this distance of high-rise and crowded buildings"}, 10, "m", "GB 50016-2014", "§7.1.2, §7.1.8-4 (5–10 m)", "V*"},
+		{LaneObstruction, layers.Title{Zh: "不得占用、堵塞消防车通道", En: "Fire lanes must not be occupied or blocked"}, 0, "", "中华人民共和国消防法", "第二十八条", "R"},
+		{LaneMarking, layers.Title{Zh: "消防车通道标识标线施划覆盖率", En: "Fire lanes with markings"}, 100, "%", "巴南区治本攻坚三年行动 消防方案", "seed L1482 (标识标线施划全覆盖)", "V"},
 		{StationTurnout, layers.Title{Zh: "出动时间", En: "Turnout time"}, 1, "min", "建标152-2017", "第十三条 条文说明", "V*"},
 		{StationDrive, layers.Title{Zh: "行车到场时间", En: "Driving time"}, 4, "min", "建标152-2017", "第十三条 条文说明", "V*"},
 		{StationReachRes, layers.Title{Zh: "消防站可达网格分辨率", En: "Station reach H3 resolution"}, 9, "", "riskmap", "configuration", "V"},
