@@ -24,6 +24,7 @@ type world struct {
 	ctx context.Context
 	st  *memstore.Store
 	pl  geo.Plane
+	off orb.Point // the plane's origin in world metres
 }
 
 // newWorld returns an empty store with two towns: 西镇 west of x = 0 and
@@ -35,7 +36,20 @@ func newWorld(t testing.TB) *world {
 	return w
 }
 
-func (w *world) pt(x, y float64) orb.Point { return w.pl.Unproject(orb.Point{x, y}) }
+func (w *world) pt(x, y float64) orb.Point {
+	return w.pl.Unproject(orb.Point{x - w.off[0], y - w.off[1]})
+}
+
+// near returns the world drawn in the plane at (x, y), keeping the same
+// coordinates: a few kilometres from the origin the origin's plane is off
+// by a few parts in ten thousand, so hand-made cases that test a rule to
+// the decimetre are drawn in a plane at their own centre.
+func (w *world) near(x, y float64) *world {
+	c := *w
+	c.pl = geo.NewPlane(w.pt(x, y))
+	c.off = orb.Point{x, y}
+	return &c
+}
 
 // rect is the rectangle [x0,x1]×[y0,y1] in metres.
 func (w *world) rect(x0, y0, x1, y1 float64) orb.Polygon {
