@@ -535,3 +535,20 @@ func BenchmarkPipelineRandom(b *testing.B) {
 		}
 	}
 }
+
+func TestDefaultEngineRegisters(t *testing.T) {
+	as := Default()
+	e, err := New(layers.NewCatalog(), DefaultRules(), as...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"pipeline-occupation", "lane-issues", "flood-exposure", "distance-rules"} {
+		a, err := e.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Title().Zh == "" || a.Title().En == "" || a.Description().Zh == "" || a.Description().En == "" {
+			t.Errorf("%s: titles %v %v", id, a.Title(), a.Description())
+		}
+	}
+}
