@@ -197,3 +197,50 @@ func TestRiskScoreTable(t *testing.T) {
 		t.Error("mine weights")
 	}
 }
+
+// TestRiskIndexThroughEngine runs the index after the analyses it reads,
+// as the engine orders them: the pipeline occupation found by the
+// pipeline analysis turns Z red, and a new open hazard in Y recomputes Y.
+func TestRiskIndexThroughEngine(t *testing.T) {
+	ctx := context.Background()
+	_, y, z, fs := riskCase()
+	fs = append(fs,
+		rxBuilding(500, z, "residential"),
+		layers.Feature{Layer: layers.Pipelines, ID: 1, Geometry: orb.LineString{off(z, -300, 0), off(z, 300, 0)},
+			Props: map[string]any{"name": "川气东送", "class": "gas_long"}},
+	)
+	e, err := New(layers.NewCatalog(), DefaultRules(), NewWater(), NewPipeline(), NewStationReach(), NewRiskIndex())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := layers.Observe(rxEnv(t, nil, fs...).Store)
+	e.Attach(st, func(err error) { t.Errorf("engine: %v", err) })
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	get := func(p orb.Point) layers.Feature {
+		t.Helper()
+		f, err := st.Get(ctx, RiskCells, int64(geo.CellOf(p, 8)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if f := get(z); f.Props["level"] != "red" || f.Props["override"] != "pipeline_occupation" || f.Props["rule"] != LongPipelineZone {
+		t.Errorf("Z: %v", f.Props)
+	}
+	if n, _ := st.Count(ctx, layers.Query{Layer: ReachGaps}); n == 0 {
+		t.Error("no reach gaps stored")
+	}
+	// an open major hazard in Y: H 5 → 11, S = 11.5 × 2 = 23, orange
+	h := rxPoint(layers.Hazards, 9, y, map[string]any{"category": "fire", "major": true, "status": "reported"})
+	if err := st.Upsert(ctx, layers.Hazards, []layers.Feature{h}); err != nil {
+		t.Fatal(err)
+	}
+	if f := get(y); f.Props["level"] != "orange" || f.Props["score"] != 23.0 {
+		t.Errorf("Y after a new hazard: %v", f.Props)
+	}
+	if s, ok := e.Summary("risk-index"); !ok || s.Metrics["orange_cells"] != 1 {
+		t.Errorf("summary %v", s.Metrics)
+	}
+}
