@@ -221,12 +221,24 @@ func (a *Lanes) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
 		if served {
 			return nil
 		}
-		ix.search(geo.ExpandBound(bb, laneEvidenceM), func(i int) {
-			d := geo.GeometryDistance(b.Geometry, lanes[i].Geometry)
-			if d <= laneEvidenceM && (d < bestD || (d == bestD && lanes[i].ID < lanes[best].ID)) {
-				best, bestD = i, d
+		// the nearest lane of any kind: a lane within r is always found
+		// by a search of the bound grown by r, so widen until one is
+		seen := map[int]bool{}
+		for _, r := range []float64{50, 150, laneEvidenceM} {
+			ix.search(geo.ExpandBound(bb, r), func(i int) {
+				if seen[i] {
+					return
+				}
+				seen[i] = true
+				d := geo.GeometryDistance(b.Geometry, lanes[i].Geometry)
+				if d <= laneEvidenceM && (d < bestD || (d == bestD && lanes[i].ID < lanes[best].ID)) {
+					best, bestD = i, d
+				}
+			})
+			if bestD <= r {
+				break
 			}
-		})
+		}
 		props := map[string]any{}
 		copyProps(props, b.Props, "name", "use", "floors", "height_m")
 		setIf(props, "town", town)

@@ -442,6 +442,8 @@ func TestZoneOverlap(t *testing.T) {
 		{"diagonal", sq(-100, -100, 100, 100), [][2]orb.Point{seg(-10, -10, 10, 10)}, 1, 2*math.Hypot(20, 20) + math.Pi},
 		{"corner", sq(-100, -100, 100, 100), [][2]orb.Point{seg(-10, 0, 0, 0), seg(0, 0, 0, 10)}, 1, wCornerUnionArea()},
 		{"overlapping segments", sq(-100, -100, 100, 100), [][2]orb.Point{seg(0, 0, 10, 0), seg(5, 0, 15, 0)}, 1, 30 + math.Pi},
+		{"half disc", sq(0, -10, 10, 10), [][2]orb.Point{seg(0, 0, 0, 0)}, 2, 2 * math.Pi},
+		{"disc less a segment", sq(-10, -10, 1, 10), [][2]orb.Point{seg(0, 0, 0, 0)}, 2, 4*math.Pi - (4*math.Acos(0.5) - math.Sqrt(3))},
 		{"vertical", sq(-5, 0, 5, 10), [][2]orb.Point{seg(0, -10, 0, 20)}, 2, 40},
 	}
 	for _, c := range cases {
