@@ -22,14 +22,27 @@ type item struct {
 	b orb.Bound
 }
 
+func (it *item) entry() entry {
+	_, pt := it.f.Geometry.(orb.Point)
+	return entry{id: it.f.ID, it: it, pt: pt}
+}
+
 func byID(a, b *item) int { return cmp.Compare(a.f.ID, b.f.ID) }
+
+// entry is what the R-tree holds: the id beside the item, so that
+// ordering and paging do not chase pointers.
+type entry struct {
+	id int64
+	it *item
+	pt bool // the geometry is an orb.Point, the entry's box
+}
 
 // index holds the features of one layer: a map by id, an R-tree by bounds
 // and an id-ordered slice for scans and keyset paging. Writers hold the
 // store's write lock; readers its read lock.
 type index struct {
 	items map[int64]*item
-	tree  rtree.RTreeG[*item]
+	tree  rtree.RTreeG[entry]
 
 	// sorted is every item in id order, valid unless dirty. Appends in
 	// increasing id order and replacements keep it valid; other writes
@@ -50,7 +63,7 @@ func (ix *index) put(f layers.Feature) {
 	it := &item{f: f, b: f.Geometry.Bound()}
 	if old, ok := ix.items[f.ID]; ok {
 		lo, hi := rect(old.b)
-		ix.tree.Delete(lo, hi, old)
+		ix.tree.Delete(lo, hi, old.entry())
 		if !ix.dirty {
 			if i, found := slices.BinarySearchFunc(ix.sorted, f.ID, func(x *item, id int64) int { return cmp.Compare(x.f.ID, id) }); found {
 				ix.sorted[i] = it
@@ -67,7 +80,7 @@ func (ix *index) put(f layers.Feature) {
 	}
 	ix.items[f.ID] = it
 	lo, hi := rect(it.b)
-	ix.tree.Insert(lo, hi, it)
+	ix.tree.Insert(lo, hi, it.entry())
 }
 
 // remove deletes one feature if present; the caller holds the write lock.
@@ -78,7 +91,7 @@ func (ix *index) remove(id int64) {
 	}
 	delete(ix.items, id)
 	lo, hi := rect(old.b)
-	ix.tree.Delete(lo, hi, old)
+	ix.tree.Delete(lo, hi, old.entry())
 	ix.dirty = true
 }
 
@@ -147,17 +160,21 @@ func (ix *index) spatial(q layers.Query) bool {
 }
 
 func (ix *index) searchBBox(q layers.Query) []*item {
-	var out []*item
+	var hits []entry
 	lo, hi := rect(q.BBox)
-	ix.tree.Search(lo, hi, func(_, _ [2]float64, it *item) bool {
-		if it.f.ID > q.AfterID && matchFilters(q.Filters, it.f.Props) {
-			out = append(out, it)
+	ix.tree.Search(lo, hi, func(_, _ [2]float64, e entry) bool {
+		if e.id > q.AfterID && (len(q.Filters) == 0 || matchFilters(q.Filters, e.it.f.Props)) {
+			hits = append(hits, e)
 		}
 		return true
 	})
-	slices.SortFunc(out, byID)
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
+	slices.SortFunc(hits, func(a, b entry) int { return cmp.Compare(a.id, b.id) })
+	if q.Limit > 0 && len(hits) > q.Limit {
+		hits = hits[:q.Limit]
+	}
+	out := make([]*item, len(hits))
+	for i, e := range hits {
+		out[i] = e.it
 	}
 	return out
 }
@@ -178,8 +195,8 @@ func (ix *index) count(q layers.Query) int {
 	}
 	n := 0
 	lo, hi := rect(q.BBox)
-	ix.tree.Search(lo, hi, func(_, _ [2]float64, it *item) bool {
-		if matchFilters(q.Filters, it.f.Props) {
+	ix.tree.Search(lo, hi, func(_, _ [2]float64, e entry) bool {
+		if len(q.Filters) == 0 || matchFilters(q.Filters, e.it.f.Props) {
 			n++
 		}
 		return true
@@ -198,73 +215,104 @@ func matchFilters(fs []layers.Filter, props map[string]any) bool {
 
 // candidate is a neighbour found so far with its exact distance.
 type candidate struct {
+	id int64
 	it *item
 	d  float64
 }
 
-func less(a, b candidate) bool { return a.d < b.d || a.d == b.d && a.it.f.ID < b.it.f.ID }
+func less(a, b candidate) bool { return a.d < b.d || a.d == b.d && a.id < b.id }
 
 // nearest returns up to k items closest on the ground to p, ordered by
-// distance then id. It walks the R-tree by a metric lower bound of the
-// distance to each box, computes the exact distance of each item it
-// reaches, and stops once the next box is farther than the k-th best.
+// distance then id.
+//
+// It searches the R-tree in a box reaching r metres around p, keeping the
+// k best by exact distance (geo.DistanceTo) among items whose box is
+// within r (a metric lower bound, as geo.BoundDistance); once the k-th
+// best is within r nothing outside the box can beat it. Otherwise r grows
+// – to the k-th best distance when k were found, else fourfold – and the
+// search repeats. The first r comes from the layer's mean density, so a
+// query usually takes one or two small searches.
 func (ix *index) nearest(q layers.NearestQuery) []candidate {
-	if ix.tree.Len() == 0 {
+	n := ix.tree.Len()
+	if n == 0 {
 		return nil
 	}
 	p := q.Point
+	ext := ix.bounds()
 	// Lower bounds of metres per degree over every latitude the tree and
 	// the point span: a degree of longitude is shortest at the largest
 	// |latitude|, a degree of latitude at the equator. A hair below them
 	// keeps rounding from lifting a bound above an exact distance.
-	ext := ix.bounds()
 	maxLat := math.Max(math.Abs(p[1]), math.Max(math.Abs(ext.Min[1]), math.Abs(ext.Max[1])))
 	kx, _ := geo.MetresPerDegree(maxLat)
 	_, ky := geo.MetresPerDegree(0)
 	kx *= 1 - 1e-9
 	ky *= 1 - 1e-9
-	lower := func(lo, hi [2]float64, _ *item, _ bool) float64 {
-		dx := math.Max(0, math.Max(lo[0]-p[0], p[0]-hi[0])) * kx
-		dy := math.Max(0, math.Max(lo[1]-p[1], p[1]-hi[1])) * ky
-		return dx*dx + dy*dy // squared: the order is all Nearby needs
-	}
-	maxSq := math.Inf(1)
+
+	area := math.Max((ext.Max[0]-ext.Min[0])*kx*(ext.Max[1]-ext.Min[1])*ky, 1)
+	r := math.Max(1, math.Sqrt(float64(q.K)*area/(math.Pi*float64(n))))
 	if q.MaxDistanceM > 0 {
-		maxSq = q.MaxDistanceM * q.MaxDistanceM
+		r = math.Min(r, q.MaxDistanceM)
 	}
 	best := make([]candidate, 0, q.K+1)
-	ix.tree.Nearby(lower, func(_, _ [2]float64, it *item, lb float64) bool {
-		if lb > maxSq {
-			return false
-		}
-		if len(best) == q.K {
-			kth := best[q.K-1].d
-			if lb > kth*kth {
-				return false
+	for {
+		best = best[:0]
+		lo := [2]float64{p[0] - r/kx, p[1] - r/ky}
+		hi := [2]float64{p[0] + r/kx, p[1] + r/ky}
+		rr := r * r
+		ix.tree.Search(lo, hi, func(bmin, bmax [2]float64, e entry) bool {
+			var dx, dy float64
+			if bmin[0] > p[0] {
+				dx = (bmin[0] - p[0]) * kx
+			} else if p[0] > bmax[0] {
+				dx = (p[0] - bmax[0]) * kx
 			}
-		}
-		if !matchFilters(q.Filters, it.f.Props) {
+			if bmin[1] > p[1] {
+				dy = (bmin[1] - p[1]) * ky
+			} else if p[1] > bmax[1] {
+				dy = (p[1] - bmax[1]) * ky
+			}
+			lb := dx*dx + dy*dy
+			if lb > rr || len(best) == q.K && lb > best[q.K-1].d*best[q.K-1].d {
+				return true
+			}
+			// the exact distance of a point needs no pointer chasing, so
+			// it comes before the filters
+			c := candidate{id: e.id, it: e.it}
+			if e.pt {
+				c.d = geo.Distance(p, bmin) // what geo.DistanceTo does for a point
+			} else {
+				c.d = geo.DistanceTo(p, e.it.f.Geometry)
+			}
+			if q.MaxDistanceM > 0 && c.d > q.MaxDistanceM ||
+				len(best) == q.K && !less(c, best[q.K-1]) ||
+				len(q.Filters) > 0 && !matchFilters(q.Filters, e.it.f.Props) {
+				return true
+			}
+			i := len(best)
+			best = append(best, c)
+			for i > 0 && less(c, best[i-1]) {
+				best[i] = best[i-1]
+				i--
+			}
+			best[i] = c
+			if len(best) > q.K {
+				best = best[:q.K]
+			}
 			return true
+		})
+		switch {
+		case len(best) == q.K && best[q.K-1].d <= r,
+			q.MaxDistanceM > 0 && r >= q.MaxDistanceM,
+			lo[0] <= ext.Min[0] && lo[1] <= ext.Min[1] && hi[0] >= ext.Max[0] && hi[1] >= ext.Max[1]:
+			return best
+		case len(best) == q.K:
+			r = best[q.K-1].d
+		default:
+			r *= 4
 		}
-		c := candidate{it: it, d: geo.DistanceTo(p, it.f.Geometry)}
-		if q.MaxDistanceM > 0 && c.d > q.MaxDistanceM {
-			return true
+		if q.MaxDistanceM > 0 {
+			r = math.Min(r, q.MaxDistanceM)
 		}
-		if len(best) == q.K && !less(c, best[q.K-1]) {
-			return true
-		}
-		// insert in order; best is tiny
-		i := len(best)
-		best = append(best, c)
-		for i > 0 && less(c, best[i-1]) {
-			best[i] = best[i-1]
-			i--
-		}
-		best[i] = c
-		if len(best) > q.K {
-			best = best[:q.K]
-		}
-		return true
-	})
-	return best
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"math"
 	"sync"
 
+	"github.com/paulmach/orb"
+
 	"riskmap/layers"
 )
 
@@ -139,13 +141,14 @@ func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Featur
 	}); err != nil {
 		return err
 	}
+	var c cloner
 	for i, it := range items {
 		if i%64 == 63 {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("memstore: query: %w", err)
 			}
 		}
-		if err := fn(it.f.Clone()); err != nil {
+		if err := fn(c.feature(it.f)); err != nil {
 			return err
 		}
 	}
@@ -207,8 +210,9 @@ func (s *Store) Nearest(ctx context.Context, q layers.NearestQuery) ([]layers.Ne
 		return nil, err
 	}
 	out := make([]layers.Neighbor, len(best))
+	var cl cloner
 	for i, c := range best {
-		out[i] = layers.Neighbor{Feature: c.it.f.Clone(), DistanceM: c.d}
+		out[i] = layers.Neighbor{Feature: cl.feature(c.it.f), DistanceM: c.d}
 	}
 	return out, nil
 }
@@ -333,24 +337,29 @@ func prepare(layer string, fs []layers.Feature) ([]layers.Feature, error) {
 		return nil, &layers.ValidationError{Reason: "empty layer name"}
 	}
 	out := make([]layers.Feature, len(fs))
-	for i, f := range fs {
+	// validate first, then copy in spatial order (see spatialKey); out
+	// keeps the callers' order, so the last of repeated ids wins.
+	for _, f := range fs {
 		if f.ID <= 0 {
 			return nil, &layers.ValidationError{Layer: layer, ID: f.ID, Reason: fmt.Sprintf("id %d must be ≥ 1", f.ID)}
 		}
 		if err := checkGeometry(f.Geometry); err != nil {
 			return nil, &layers.ValidationError{Layer: layer, ID: f.ID, Reason: err.Error()}
 		}
-		c := layers.Feature{Layer: layer, ID: f.ID, Geometry: f.Geometry}
-		c = c.Clone() // the geometry
+		for k, v := range f.Props {
+			if _, ok := scalar(v); !ok {
+				return nil, &layers.ValidationError{Layer: layer, ID: f.ID, Field: k,
+					Reason: fmt.Sprintf("%T is not a string, integer, number or boolean", v)}
+			}
+		}
+	}
+	for _, i := range spatialOrder(len(fs), func(i int) orb.Bound { return fs[i].Geometry.Bound() }) {
+		f := fs[i]
+		c := layers.Feature{Layer: layer, ID: f.ID, Geometry: orb.Clone(f.Geometry)}
 		if len(f.Props) > 0 {
 			c.Props = make(map[string]any, len(f.Props))
 			for k, v := range f.Props {
-				w, ok := scalar(v)
-				if !ok {
-					return nil, &layers.ValidationError{Layer: layer, ID: f.ID, Field: k,
-						Reason: fmt.Sprintf("%T is not a string, integer, number or boolean", v)}
-				}
-				c.Props[k] = w
+				c.Props[k], _ = scalar(v)
 			}
 		}
 		out[i] = c

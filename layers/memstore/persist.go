@@ -13,13 +13,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paulmach/orb"
+
 	"riskmap/layers"
 )
 
 // Files under the data directory, per layer (the layer name escaped):
 //
-//	NAME.snap  magic "RMSNAP01", uint64 LE generation, upsert records in id
-//	           order, one end record with the feature count
+//	NAME.snap  magic "RMSNAP01", uint64 LE generation, upsert records in
+//	           spatial order, one end record with the feature count
 //	NAME.log   magic "RMLOG001", uint64 LE generation, one record per write
 //
 // A write appends one record to the log and fsyncs it before returning.
@@ -428,11 +430,16 @@ func (d *disk) compact(name string, ix *index) error {
 	if err != nil {
 		return err
 	}
-	items := make([]*item, 0, len(ix.items))
+	// in spatial order, so that a store loading it lays features out in
+	// memory as they lie on the ground (see spatialKey)
+	all := make([]*item, 0, len(ix.items))
 	for _, it := range ix.items {
-		items = append(items, it)
+		all = append(all, it)
 	}
-	slices.SortFunc(items, byID)
+	items := make([]*item, len(all))
+	for i, j := range spatialOrder(len(all), func(i int) orb.Bound { return all[i].b }) {
+		items[i] = all[j]
+	}
 	gen := lf.gen + 1
 	var size int64
 	err = writeAtomic(lf.base+snapExt, func(w *bufio.Writer) error {
