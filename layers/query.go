@@ -38,6 +38,13 @@ func Eq(field string, v any) Filter { return Filter{Field: field, Op: OpEq, Valu
 // matches only OpIsNull (and OpNe, as in SQL it would be NULL: no match).
 func (f Filter) Match(props map[string]any) bool {
 	v, ok := props[f.Field]
+	return f.MatchValue(v, ok)
+}
+
+// MatchValue is Match for a property the caller has looked up: its value
+// and whether it is present. Stores that keep properties in another shape
+// than a map use it.
+func (f Filter) MatchValue(v any, ok bool) bool {
 	if !ok || v == nil {
 		return f.Op == OpIsNull
 	}

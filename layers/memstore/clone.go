@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 
 	"github.com/paulmach/orb"
@@ -27,10 +26,8 @@ const (
 	sliceChunk = 256
 )
 
-func (c *cloner) feature(f layers.Feature) layers.Feature {
-	f.Geometry = c.geometry(f.Geometry)
-	f.Props = maps.Clone(f.Props)
-	return f
+func (c *cloner) feature(it *item) layers.Feature {
+	return layers.Feature{Layer: it.layer, ID: it.id, Geometry: c.geometry(it.geom), Props: it.propMap()}
 }
 
 func (c *cloner) points(src []orb.Point) []orb.Point {

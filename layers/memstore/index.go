@@ -16,18 +16,79 @@ import (
 
 // item is one stored feature with its bounds. Items are immutable once
 // indexed: a replacement is a new item, so readers may keep pointers
-// collected under the read lock and clone them after releasing it.
+// collected under the read lock and copy them after releasing it.
+//
+// Properties are a slice sorted by name rather than a map: a Go map of a
+// few entries spans several cache lines, and reading stored features is
+// bound by cache misses, not by building the caller's map.
 type item struct {
-	f layers.Feature
-	b orb.Bound
+	id    int64
+	layer string
+	geom  orb.Geometry
+	props []prop
+	b     orb.Bound
+}
+
+type prop struct {
+	k string
+	v any
+}
+
+func newItem(f layers.Feature) *item {
+	it := &item{id: f.ID, layer: f.Layer, geom: f.Geometry, b: f.Geometry.Bound()}
+	if len(f.Props) > 0 {
+		it.props = make([]prop, 0, len(f.Props))
+		for k, v := range f.Props {
+			it.props = append(it.props, prop{k, v})
+		}
+		slices.SortFunc(it.props, func(a, b prop) int { return cmp.Compare(a.k, b.k) })
+	}
+	return it
+}
+
+// get returns a property and whether it is present.
+func (it *item) get(k string) (any, bool) {
+	for _, p := range it.props {
+		if p.k == k {
+			return p.v, true
+		}
+	}
+	return nil, false
+}
+
+func (it *item) match(fs []layers.Filter) bool {
+	for _, f := range fs {
+		if !f.MatchValue(it.get(f.Field)) {
+			return false
+		}
+	}
+	return true
+}
+
+// propMap returns the properties as a new map (nil when there are none).
+func (it *item) propMap() map[string]any {
+	if len(it.props) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(it.props))
+	for _, p := range it.props {
+		m[p.k] = p.v
+	}
+	return m
+}
+
+// feature returns the stored feature sharing the item's geometry: for
+// encoding only, never for a caller.
+func (it *item) feature() layers.Feature {
+	return layers.Feature{Layer: it.layer, ID: it.id, Geometry: it.geom, Props: it.propMap()}
 }
 
 func (it *item) entry() entry {
-	_, pt := it.f.Geometry.(orb.Point)
-	return entry{id: it.f.ID, it: it, pt: pt}
+	_, pt := it.geom.(orb.Point)
+	return entry{id: it.id, it: it, pt: pt}
 }
 
-func byID(a, b *item) int { return cmp.Compare(a.f.ID, b.f.ID) }
+func byID(a, b *item) int { return cmp.Compare(a.id, b.id) }
 
 // entry is what the R-tree holds: the id beside the item, so that
 // ordering and paging do not chase pointers.
@@ -60,19 +121,19 @@ func rect(b orb.Bound) (lo, hi [2]float64) { return [2]float64(b.Min), [2]float6
 // put inserts or replaces one feature; the caller holds the write lock and
 // passes a feature the store owns.
 func (ix *index) put(f layers.Feature) {
-	it := &item{f: f, b: f.Geometry.Bound()}
+	it := newItem(f)
 	if old, ok := ix.items[f.ID]; ok {
 		lo, hi := rect(old.b)
 		ix.tree.Delete(lo, hi, old.entry())
 		if !ix.dirty {
-			if i, found := slices.BinarySearchFunc(ix.sorted, f.ID, func(x *item, id int64) int { return cmp.Compare(x.f.ID, id) }); found {
+			if i, found := slices.BinarySearchFunc(ix.sorted, f.ID, func(x *item, id int64) int { return cmp.Compare(x.id, id) }); found {
 				ix.sorted[i] = it
 			} else {
 				ix.dirty = true
 			}
 		}
 	} else if !ix.dirty {
-		if n := len(ix.sorted); n == 0 || ix.sorted[n-1].f.ID < f.ID {
+		if n := len(ix.sorted); n == 0 || ix.sorted[n-1].id < f.ID {
 			ix.sorted = append(ix.sorted, it)
 		} else {
 			ix.dirty = true
@@ -129,7 +190,7 @@ func (ix *index) query(q layers.Query) []*item {
 	// no spatial filter, or one that holds the whole layer: a scan in id
 	// order that stops at the limit.
 	s := ix.ordered()
-	start := sort.Search(len(s), func(i int) bool { return s[i].f.ID > q.AfterID })
+	start := sort.Search(len(s), func(i int) bool { return s[i].id > q.AfterID })
 	var out []*item
 	if len(q.Filters) == 0 {
 		end := len(s)
@@ -139,7 +200,7 @@ func (ix *index) query(q layers.Query) []*item {
 		return append(out, s[start:end]...)
 	}
 	for _, it := range s[start:] {
-		if matchFilters(q.Filters, it.f.Props) {
+		if it.match(q.Filters) {
 			out = append(out, it)
 			if q.Limit > 0 && len(out) == q.Limit {
 				break
@@ -163,7 +224,7 @@ func (ix *index) searchBBox(q layers.Query) []*item {
 	var hits []entry
 	lo, hi := rect(q.BBox)
 	ix.tree.Search(lo, hi, func(_, _ [2]float64, e entry) bool {
-		if e.id > q.AfterID && (len(q.Filters) == 0 || matchFilters(q.Filters, e.it.f.Props)) {
+		if e.id > q.AfterID && (len(q.Filters) == 0 || e.it.match(q.Filters)) {
 			hits = append(hits, e)
 		}
 		return true
@@ -187,7 +248,7 @@ func (ix *index) count(q layers.Query) int {
 		}
 		n := 0
 		for _, it := range ix.items {
-			if matchFilters(q.Filters, it.f.Props) {
+			if it.match(q.Filters) {
 				n++
 			}
 		}
@@ -196,21 +257,12 @@ func (ix *index) count(q layers.Query) int {
 	n := 0
 	lo, hi := rect(q.BBox)
 	ix.tree.Search(lo, hi, func(_, _ [2]float64, e entry) bool {
-		if len(q.Filters) == 0 || matchFilters(q.Filters, e.it.f.Props) {
+		if len(q.Filters) == 0 || e.it.match(q.Filters) {
 			n++
 		}
 		return true
 	})
 	return n
-}
-
-func matchFilters(fs []layers.Filter, props map[string]any) bool {
-	for _, f := range fs {
-		if !f.Match(props) {
-			return false
-		}
-	}
-	return true
 }
 
 // candidate is a neighbour found so far with its exact distance.
@@ -282,11 +334,11 @@ func (ix *index) nearest(q layers.NearestQuery) []candidate {
 			if e.pt {
 				c.d = geo.Distance(p, bmin) // what geo.DistanceTo does for a point
 			} else {
-				c.d = geo.DistanceTo(p, e.it.f.Geometry)
+				c.d = geo.DistanceTo(p, e.it.geom)
 			}
 			if q.MaxDistanceM > 0 && c.d > q.MaxDistanceM ||
 				len(best) == q.K && !less(c, best[q.K-1]) ||
-				len(q.Filters) > 0 && !matchFilters(q.Filters, e.it.f.Props) {
+				len(q.Filters) > 0 && !e.it.match(q.Filters) {
 				return true
 			}
 			i := len(best)

@@ -148,7 +148,7 @@ func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Featur
 				return fmt.Errorf("memstore: query: %w", err)
 			}
 		}
-		if err := fn(c.feature(it.f)); err != nil {
+		if err := fn(c.feature(it)); err != nil {
 			return err
 		}
 	}
@@ -185,7 +185,8 @@ func (s *Store) Get(ctx context.Context, layer string, id int64) (layers.Feature
 	if it == nil {
 		return layers.Feature{}, fmt.Errorf("%s feature %d: %w", layer, id, layers.ErrNotFound)
 	}
-	return it.f.Clone(), nil
+	var c cloner
+	return c.feature(it), nil
 }
 
 // Nearest returns up to K features closest on the ground to q.Point that
@@ -212,7 +213,7 @@ func (s *Store) Nearest(ctx context.Context, q layers.NearestQuery) ([]layers.Ne
 	out := make([]layers.Neighbor, len(best))
 	var cl cloner
 	for i, c := range best {
-		out[i] = layers.Neighbor{Feature: cl.feature(c.it.f), DistanceM: c.d}
+		out[i] = layers.Neighbor{Feature: cl.feature(c.it), DistanceM: c.d}
 	}
 	return out, nil
 }
