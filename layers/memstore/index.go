@@ -306,7 +306,7 @@ func (ix *index) nearest(q layers.NearestQuery) []candidate {
 	if q.MaxDistanceM > 0 {
 		r = math.Min(r, q.MaxDistanceM)
 	}
-	best := make([]candidate, 0, q.K+1)
+	best := make([]candidate, 0, min(q.K, n)+1)
 	for {
 		best = best[:0]
 		lo := [2]float64{p[0] - r/kx, p[1] - r/ky}

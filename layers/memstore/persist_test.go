@@ -428,6 +428,12 @@ func TestInvalidInput(t *testing.T) {
 			t.Errorf("nearest %+v: %v, want ErrInvalid", q, err)
 		}
 	}
+	if err := s.Upsert(ctx, "x", []layers.Feature{{ID: 9, Geometry: p}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Nearest(ctx, layers.NearestQuery{Layer: "x", Point: p, K: 1 << 40}); err != nil || len(n) != 1 {
+		t.Errorf("nearest with a huge K: %v %v", n, err)
+	}
 	// narrower Go integers and floats are widened
 	if err := s.Upsert(ctx, "x", []layers.Feature{{ID: 1, Geometry: p, Props: map[string]any{"a": 3, "b": float32(1.5), "c": uint8(2)}}}); err != nil {
 		t.Fatal(err)
