@@ -1,0 +1,51 @@
+// Package tiles renders the layers of a store as Mapbox Vector Tiles (MVT
+// 2.1), describes them as TileJSON 3.0.0, aggregates features into H3 cells
+// and caches rendered tiles in memory.
+//
+// One path serves every store: tiles are built in Go from Store.Query, so
+// the embedded store and PostGIS give the same tiles.
+//
+// # Tiles
+//
+// A tile of one or more layers ("ids", a comma list) holds one MVT layer
+// per id, in the order given, duplicates removed. Coordinates are tile
+// pixels (extent 4096) with a buffer of 64 pixels; geometries are clipped
+// to the buffered tile, simplified in pixel space (Douglas–Peucker, a
+// tolerance that depends on the zoom), snapped to the integer grid and
+// cleaned (no repeated points, no degenerate lines or rings, exterior
+// rings clockwise in tile coordinates as MVT 2.1 requires). Feature ids
+// are the feature API's ids; properties are the layer schema's fields with
+// their types (strings, integers as sint, numbers as double, booleans); nil
+// properties are left out.
+//
+// A layer appears only within its zoom range (Layer.MinZoom–MaxZoom). Below
+// its MinZoom a point layer is replaced by its H3 aggregate layer
+// "h3:{id}" (see below); other layers are left out. A tile with no features
+// at all is empty: Render returns no bytes and the HTTP handler answers 204
+// No Content.
+//
+// Budgets keep low zooms small: a layer contributes at most a fixed number
+// of features per tile (a point layer over budget becomes its H3 aggregate
+// instead), and a whole tile is never larger than 500 KB: when the encoded
+// tile is too big, the least important features (smallest polygons,
+// shortest lines, a hash-spread sample of points) are dropped until it
+// fits.
+//
+// # H3 layers
+//
+// The layer "h3:{id}" holds the H3 cells of layer id that contain at least
+// one feature, as polygons with the properties count (features touching
+// the cell), risk_max (the worst risk_level, when the layer has one) and
+// status_{code} counts (when the layer has a status enum). The feature id
+// is the cell index. The resolution follows the zoom: ResForZoom.
+//
+// Features are assigned to cells by an H3Index kept in memory per layer,
+// built from the store on first use and kept current from the
+// layers.Change notifications of a layers.Observed store.
+//
+// # Cache
+//
+// A Cache keeps rendered tiles in memory, bounded by bytes (LRU), computes
+// each missing tile once however many requests ask for it, and drops
+// exactly the tiles a layers.Change can have touched.
+package tiles
