@@ -47,6 +47,7 @@ type Water struct {
 }
 
 type cellState struct {
+	center    orb.Point
 	town      string
 	buildings int
 	covered   bool
@@ -56,6 +57,7 @@ type cellState struct {
 }
 
 type bldState struct {
+	at      orb.Point // centre of the building's bound
 	town    string
 	covered bool
 }
@@ -260,7 +262,7 @@ func (w *Water) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
 			town = env.Towns.At(centroid(f.Geometry))
 		}
 		covered := src.coversGeometry(f.Geometry)
-		st.buildings[f.ID] = bldState{town: town, covered: covered}
+		st.buildings[f.ID] = bldState{at: centroid(f.Geometry), town: town, covered: covered}
 		if !covered && inParams(p, town, f.Geometry.Bound()) {
 			out.Layers[UncoveredBuildings] = append(out.Layers[UncoveredBuildings], uncoveredFeature(f, town, src, hydrantRule))
 		}
@@ -304,7 +306,10 @@ func (w *Water) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
 
 // evaluateCell fills a cell's town, cover and evidence.
 func (w *Water) evaluateCell(env *Env, src *sources, c geo.Cell, cs *cellState) {
-	center := geo.CellCenter(c)
+	if cs.center == (orb.Point{}) {
+		cs.center = geo.CellCenter(c)
+	}
+	center := cs.center
 	if cs.town == "" {
 		cs.town = env.Towns.At(center)
 	}
@@ -480,9 +485,8 @@ func (st *waterState) summary(towns *Towns, p Params, spacing, usable int) Summa
 		}
 		return per[t]
 	}
-	for c, cs := range st.cells {
-		center := geo.CellCenter(c)
-		if !inParams(p, cs.town, orb.Bound{Min: center, Max: center}) {
+	for _, cs := range st.cells {
+		if !inParams(p, cs.town, orb.Bound{Min: cs.center, Max: cs.center}) {
 			continue
 		}
 		a := get(cs.town)
@@ -588,7 +592,7 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 			}
 			covered := src.coversGeometry(f.Geometry)
 			was, existed := st.buildings[f.ID]
-			st.buildings[f.ID] = bldState{town: town, covered: covered}
+			st.buildings[f.ID] = bldState{at: ce, town: town, covered: covered}
 			if !covered {
 				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, town, src, hydrantRule))
 			} else if existed && !was.covered {
@@ -629,9 +633,9 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 		// uncovered buildings farther out keep their cover but their
 		// nearest-source evidence may have changed
 		if c.Layer == layers.WaterSources {
-			far := geo.ExpandBound(c.Bound, evidenceM)
+			far := geo.ExpandBound(c.Bound, evidenceM+200) // buildings' own size
 			for id, b := range st.buildings {
-				if b.covered || seen[id] {
+				if b.covered || seen[id] || !far.Contains(b.at) {
 					continue
 				}
 				f, err := env.Store.Get(ctx, layers.Buildings, id)
