@@ -36,7 +36,7 @@ func analyzeCmd(ctx context.Context, e env) error {
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
-	a, err := sf.open(nil)
+	a, err := sf.open(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -155,7 +155,7 @@ func importCmd(ctx context.Context, e env) error {
 		defer f.Close()
 		opt.Rejects = f
 	}
-	a, err := sf.open(nil)
+	a, err := sf.open(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func exportCmd(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	a, err := sf.open(nil)
+	a, err := sf.open(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -252,4 +252,43 @@ func exportCmd(ctx context.Context, e env) error {
 		return fmt.Errorf("--format must be geojson, csv or gpkg, got %q", *format)
 	}
 	return err
+}
+
+func loadFixtures(ctx context.Context, e env) error {
+	fs := flags(e, "load-fixtures", "load-fixtures [--profile demo|large] [--data DIR | --db URL]")
+	var sf storeFlags
+	sf.register(fs, e)
+	profile := fs.String("profile", "demo", "demo or large")
+	if err := fs.Parse(e.args); err != nil {
+		return err
+	}
+	p, err := fixtures.ParseProfile(*profile)
+	if err != nil {
+		return err
+	}
+	a, err := sf.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	start := time.Now()
+	ds, err := fixtures.Generate(p)
+	if err != nil {
+		return err
+	}
+	err = ds.Load(ctx, a.raw, func(layer string, done, total int) {
+		if done == total {
+			fmt.Fprintf(e.stderr, "%-20s %7d\n", layer, total)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := a.engine.Refresh(ctx); err != nil {
+		return fmt.Errorf("running the analyses: %w", err)
+	}
+	el := time.Since(start)
+	fmt.Fprintf(e.stdout, "loaded %d features (%s) and computed the analyses in %s (%.0f features/s)\n",
+		ds.Count(), p, el.Round(time.Millisecond), float64(ds.Count())/el.Seconds())
+	return nil
 }

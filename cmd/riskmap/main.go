@@ -36,13 +36,14 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    {"serve the web map and the API (loads the Banan demo into an empty data dir)", serve},
-		"fixtures": {"write the demo dataset as GeoJSON files", writeFixtures},
-		"import":   {"import GeoJSON, CSV, Shapefile or GeoPackage files into a layer", importCmd},
-		"export":   {"export layers as GeoJSON, CSV or a GeoPackage", exportCmd},
-		"analyze":  {"run an analysis and print its summary and results", analyzeCmd},
-		"tiles":    {"tiles export: write a PMTiles archive of layers for offline use", tilesCmd},
-		"version":  {"print the version", func(_ context.Context, e env) error { _, err := fmt.Fprintln(e.stdout, "riskmap", version); return err }},
+		"serve":         {"serve the web map and the API (loads the Banan demo into an empty data dir)", serve},
+		"fixtures":      {"write the demo dataset as GeoJSON files", writeFixtures},
+		"load-fixtures": {"load the demo (or large) dataset into the store (--db for PostGIS)", loadFixtures},
+		"import":        {"import GeoJSON, CSV, Shapefile or GeoPackage files into a layer", importCmd},
+		"export":        {"export layers as GeoJSON, CSV or a GeoPackage", exportCmd},
+		"analyze":       {"run an analysis and print its summary and results", analyzeCmd},
+		"tiles":         {"tiles export: write a PMTiles archive of layers for offline use", tilesCmd},
+		"version":       {"print the version", func(_ context.Context, e env) error { _, err := fmt.Fprintln(e.stdout, "riskmap", version); return err }},
 	}
 }
 
@@ -88,7 +89,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-14s %s\n", n, cmds[n].summary)
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"riskmap/layers"
 	"riskmap/layers/analysis"
 	"riskmap/layers/memstore"
+	"riskmap/layers/postgis"
 	"riskmap/tiles"
 	"riskmap/web"
 )
@@ -43,7 +43,7 @@ func (sf *storeFlags) register(fs interface {
 
 // open opens the store and the engine; onErr hears of background analysis
 // failures.
-func (sf storeFlags) open(onErr func(error)) (*app, error) {
+func (sf storeFlags) open(ctx context.Context, onErr func(error)) (*app, error) {
 	rules := analysis.DefaultRules()
 	if sf.rules != "" {
 		f, err := os.Open(sf.rules)
@@ -61,16 +61,24 @@ func (sf storeFlags) open(onErr func(error)) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	var raw layers.Store
 	if sf.db != "" {
-		return nil, errors.New("--db: the PostGIS store is not part of this build yet (issue 3); run without --db for the embedded store")
+		// the catalog already holds the derived layers: they get tables too
+		pg, err := postgis.Open(ctx, sf.db, cat)
+		if err != nil {
+			return nil, fmt.Errorf("--db: %w", err)
+		}
+		raw = pg
+	} else {
+		ms, err := memstore.Open(sf.data)
+		if err != nil {
+			return nil, err
+		}
+		raw = ms
 	}
-	ms, err := memstore.Open(sf.data)
-	if err != nil {
-		return nil, err
-	}
-	st := layers.Observe(ms)
+	st := layers.Observe(raw)
 	engine.Attach(st, onErr)
-	return &app{raw: ms, store: st, cat: cat, engine: engine, close: ms.Close}, nil
+	return &app{raw: raw, store: st, cat: cat, engine: engine, close: raw.Close}, nil
 }
 
 func serve(ctx context.Context, e env) error {
@@ -89,7 +97,7 @@ func serve(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	a, err := sf.open(func(err error) { log.Error("analysis update failed", "err", err) })
+	a, err := sf.open(ctx, func(err error) { log.Error("analysis update failed", "err", err) })
 	if err != nil {
 		return err
 	}

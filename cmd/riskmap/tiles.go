@@ -39,7 +39,7 @@ func tilesCmd(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	a, err := sf.open(nil)
+	a, err := sf.open(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,197 @@
+package postgis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"riskmap/layers"
+)
+
+// stagingTable is the temporary table a large Upsert copies into.
+const stagingTable = "riskmap_stage"
+
+// Upsert validates fs against the layer schema (see layers.Layer Normalize;
+// the callers' features are not modified) and inserts or replaces them by
+// id in one transaction, all or none. When an id occurs twice the last
+// feature wins. Batches above the copy threshold are loaded by COPY.
+func (s *Store) Upsert(ctx context.Context, layer string, fs []layers.Feature) error {
+	t, err := s.table(layer)
+	if err != nil {
+		return err
+	}
+	owned, err := t.prepare(fs)
+	if err != nil {
+		return err
+	}
+	if len(owned) == 0 {
+		return nil
+	}
+	op := "upsert " + layer
+	if len(owned) <= s.opts.copyThreshold {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return t.insert(ctx, tx, owned) })
+	} else {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return t.copy(ctx, tx, owned) })
+	}
+	if err != nil {
+		return writeError(ctx, op, err)
+	}
+	return nil
+}
+
+// writeError maps what survived validation but not the database (a check
+// constraint, a geometry PostGIS rejects) to ErrInvalid and the rest as
+// wrap does.
+func writeError(ctx context.Context, op string, err error) error {
+	if pgErr, ok := constraintError(err); ok {
+		return fmt.Errorf("postgis: %s: %w: %s", op, layers.ErrInvalid, pgErr.Message)
+	}
+	var ve *layers.ValidationError
+	if errors.As(err, &ve) {
+		return err
+	}
+	return wrap(ctx, op, err)
+}
+
+// prepare returns normalised copies of fs with duplicate ids removed (the
+// last occurrence wins, in place of the first).
+func (t *table) prepare(fs []layers.Feature) ([]layers.Feature, error) {
+	out := make([]layers.Feature, 0, len(fs))
+	at := make(map[int64]int, len(fs))
+	for _, f := range fs {
+		c := layers.Feature{ID: f.ID, Geometry: f.Geometry, Props: maps.Clone(f.Props)}
+		if err := t.layer.Normalize(&c); err != nil {
+			return nil, err
+		}
+		if i, dup := at[c.ID]; dup {
+			out[i] = c
+			continue
+		}
+		at[c.ID] = len(out)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// insert writes a small batch as pipelined INSERT … ON CONFLICT statements.
+func (t *table) insert(ctx context.Context, tx pgx.Tx, fs []layers.Feature) error {
+	b := &pgx.Batch{}
+	for _, f := range fs {
+		row, err := t.row(f, nil)
+		if err != nil {
+			return err
+		}
+		b.Queue(t.upsertSQL, row...)
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// copy loads a large batch. Into an empty table it copies straight in,
+// with the secondary indexes dropped and rebuilt afterwards (building a
+// GiST index over sorted input is several times faster than growing it row
+// by row); otherwise it copies into a temporary staging table and merges
+// with one INSERT … SELECT … ON CONFLICT. The table is locked against
+// other writers (not readers) for the transaction.
+func (t *table) copy(ctx context.Context, tx pgx.Tx, fs []layers.Feature) error {
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+t.name+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		return err
+	}
+	var empty bool
+	if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT FROM "+t.name+")").Scan(&empty); err != nil {
+		return err
+	}
+	if empty {
+		return t.load(ctx, tx, fs)
+	}
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE "+stagingTable+" (LIKE "+t.name+") ON COMMIT DROP"); err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, t.copyCols, &copySource{t: t, fs: fs}); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, fmt.Sprintf(t.mergeSQL, stagingTable))
+	return err
+}
+
+// load copies fs into the empty table with its secondary indexes rebuilt
+// after the load.
+func (t *table) load(ctx context.Context, tx pgx.Tx, fs []layers.Feature) error {
+	rows, err := tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i WHERE i.indrelid = $1::regclass
+AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, t.name)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var names, defs []string
+	for rows.Next() {
+		var n, d string
+		if err := rows.Scan(&n, &d); err != nil {
+			return err
+		}
+		names, defs = append(names, n), append(defs, d)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(names) > 0 {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+strings.Join(names, ", ")); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.layer.ID}, t.copyCols, &copySource{t: t, fs: fs}); err != nil {
+		return err
+	}
+	for _, d := range defs {
+		if _, err := tx.Exec(ctx, d); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, "ANALYZE "+t.name)
+	return err
+}
+
+// copySource feeds COPY one feature at a time, encoding as it goes.
+type copySource struct {
+	t   *table
+	fs  []layers.Feature
+	i   int
+	row []any
+	err error
+}
+
+func (c *copySource) Next() bool {
+	if c.err != nil || c.i >= len(c.fs) {
+		return false
+	}
+	c.row, c.err = c.t.row(c.fs[c.i], c.row)
+	c.i++
+	return c.err == nil
+}
+
+func (c *copySource) Values() ([]any, error) { return c.row, c.err }
+
+func (c *copySource) Err() error { return c.err }
+
+// Delete removes features by id in one statement (one transaction), all or
+// none; unknown ids are ignored.
+func (s *Store) Delete(ctx context.Context, layer string, ids []int64) error {
+	t, err := s.table(layer)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, "DELETE FROM "+t.name+" WHERE id = ANY($1)", ids); err != nil {
+		return wrap(ctx, "delete "+layer, err)
+	}
+	return nil
+}
