@@ -46,7 +46,10 @@ func TestOutage(t *testing.T) {
 	start := time.Now()
 	for _, call := range []func(context.Context) error{
 		st.Ping,
-		func(ctx context.Context) error { _, err := st.Count(ctx, layers.Query{Layer: layers.WaterSources}); return err },
+		func(ctx context.Context) error {
+			_, err := st.Count(ctx, layers.Query{Layer: layers.WaterSources})
+			return err
+		},
 		func(ctx context.Context) error { return st.Upsert(ctx, layers.WaterSources, []layers.Feature{f}) },
 	} {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
