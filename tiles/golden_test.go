@@ -64,7 +64,7 @@ func TestGolden(t *testing.T) {
 
 // goldenJSON is a decoded tile as indented JSON: layers in tile order,
 // each a FeatureCollection in tile coordinates.
-func goldenJSON(t *testing.T, data []byte) []byte {
+func goldenJSON(t testing.TB, data []byte) []byte {
 	t.Helper()
 	type layer struct {
 		Name     string                     `json:"name"`
