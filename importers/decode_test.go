@@ -196,7 +196,7 @@ func shapefile(points []orb.Point, rings [][]orb.Ring, names []string) (shp, dbf
 }
 
 func TestShapefile(t *testing.T) {
-	outer := orb.Ring{{106.5, 29.4}, {106.5, 29.5}, {106.6, 29.5}, {106.6, 29.4}, {106.5, 29.4}}     // clockwise
+	outer := orb.Ring{{106.5, 29.4}, {106.5, 29.5}, {106.6, 29.5}, {106.6, 29.4}, {106.5, 29.4}}          // clockwise
 	hole := orb.Ring{{106.52, 29.42}, {106.58, 29.42}, {106.58, 29.48}, {106.52, 29.48}, {106.52, 29.42}} // counter-clockwise
 	gbkName, _ := simplifiedchinese.GBK.NewEncoder().String("鱼洞")
 	shp, dbf := shapefile(nil, [][]orb.Ring{{outer, hole}}, []string{gbkName})

@@ -248,7 +248,7 @@ func (m *mapper) geometry(g orb.Geometry) (orb.Geometry, error) {
 		}
 	}
 	var bad error
-	eachPoint(g, func(p orb.Point) {
+	layers.EachPoint(g, func(p orb.Point) {
 		if bad != nil {
 			return
 		}
@@ -359,35 +359,4 @@ func writeReject(w io.Writer, rec Record, cause error) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-func eachPoint(g orb.Geometry, fn func(orb.Point)) {
-	switch x := g.(type) {
-	case orb.Point:
-		fn(x)
-	case orb.MultiPoint:
-		for _, p := range x {
-			fn(p)
-		}
-	case orb.LineString:
-		for _, p := range x {
-			fn(p)
-		}
-	case orb.Ring:
-		for _, p := range x {
-			fn(p)
-		}
-	case orb.MultiLineString:
-		for _, l := range x {
-			eachPoint(l, fn)
-		}
-	case orb.Polygon:
-		for _, r := range x {
-			eachPoint(r, fn)
-		}
-	case orb.MultiPolygon:
-		for _, p := range x {
-			eachPoint(p, fn)
-		}
-	}
 }

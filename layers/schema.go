@@ -288,7 +288,7 @@ func (l *Layer) checkGeometry(g orb.Geometry) error {
 		}
 	}
 	n := 0
-	eachPoint(g, func(p orb.Point) { visit(p); n++ })
+	EachPoint(g, func(p orb.Point) { visit(p); n++ })
 	if bad {
 		return fmt.Errorf("coordinates outside lon -180..180, lat -90..90")
 	}
@@ -330,7 +330,8 @@ func checkPolygon(p orb.Polygon) error {
 	return nil
 }
 
-func eachPoint(g orb.Geometry, fn func(orb.Point)) {
+// EachPoint calls fn for every vertex of g.
+func EachPoint(g orb.Geometry, fn func(orb.Point)) {
 	switch x := g.(type) {
 	case orb.Point:
 		fn(x)
@@ -344,7 +345,7 @@ func eachPoint(g orb.Geometry, fn func(orb.Point)) {
 		}
 	case orb.MultiLineString:
 		for _, l := range x {
-			eachPoint(l, fn)
+			EachPoint(l, fn)
 		}
 	case orb.Ring:
 		for _, p := range x {
@@ -352,11 +353,11 @@ func eachPoint(g orb.Geometry, fn func(orb.Point)) {
 		}
 	case orb.Polygon:
 		for _, r := range x {
-			eachPoint(r, fn)
+			EachPoint(r, fn)
 		}
 	case orb.MultiPolygon:
 		for _, p := range x {
-			eachPoint(p, fn)
+			EachPoint(p, fn)
 		}
 	}
 }
