@@ -188,7 +188,7 @@ func (ix *H3Index) refresh(ctx context.Context, l *layers.Layer, lc *layerCells)
 		res := ix.indexRes(l)
 		feats := map[int64]cellFeature{}
 		err := ix.store.Query(ctx, layers.Query{Layer: l.ID}, func(f layers.Feature) error {
-			feats[f.ID] = cellFeature{cells: geo.Cells(f.Geometry, res), props: f.Props}
+			feats[f.ID] = cellFeature{cells: cellsOf(f.Geometry, res), props: f.Props}
 			return nil
 		})
 		if err != nil {
@@ -205,7 +205,7 @@ func (ix *H3Index) refresh(ctx context.Context, l *layers.Layer, lc *layerCells)
 		f, err := ix.store.Get(ctx, l.ID, id)
 		switch {
 		case err == nil:
-			lc.feats[id] = cellFeature{cells: geo.Cells(f.Geometry, lc.res), props: f.Props}
+			lc.feats[id] = cellFeature{cells: cellsOf(f.Geometry, lc.res), props: f.Props}
 		case isNotFound(err):
 			delete(lc.feats, id)
 		default:
@@ -559,6 +559,47 @@ func (ix *H3Index) cellsFromStore(ctx context.Context, l *layers.Layer, res int,
 func bboxAreaM2(b orb.Bound) float64 {
 	lonM, latM := geo.MetresPerDegree((b.Min[1] + b.Max[1]) / 2)
 	return (b.Max[0] - b.Min[0]) * lonM * (b.Max[1] - b.Min[1]) * latM
+}
+
+// cellsOf is geo.Cells(g, res), faster for polygons too small to hold a
+// whole cell (buildings, mostly). geo.Cells adds to the cells of a
+// polygon's rings those whose centre it contains; a cell whose centre is
+// inside but which the rings do not touch lies wholly inside the polygon,
+// so when the polygon's bounds are narrower than any cell there is none,
+// and the rings' cells are the answer, without h3's polygon fill.
+func cellsOf(g orb.Geometry, res int) []geo.Cell {
+	var rings orb.MultiLineString
+	switch x := g.(type) {
+	case orb.Polygon:
+		if !narrow(x.Bound(), res) {
+			return geo.Cells(g, res)
+		}
+		for _, r := range x {
+			rings = append(rings, orb.LineString(r))
+		}
+	case orb.MultiPolygon:
+		for _, p := range x {
+			if !narrow(p.Bound(), res) {
+				return geo.Cells(g, res)
+			}
+			for _, r := range p {
+				rings = append(rings, orb.LineString(r))
+			}
+		}
+	default:
+		return geo.Cells(g, res)
+	}
+	return geo.Cells(rings, res)
+}
+
+// narrow reports whether b is too narrow to hold a whole cell at res: a
+// hexagon is about √3 average edges across, and even the smallest cells
+// are wider than half an average edge.
+func narrow(b orb.Bound, res int) bool {
+	lonM, latM := geo.MetresPerDegree(b.Center()[1])
+	w := (b.Max[0] - b.Min[0]) * lonM
+	h := (b.Max[1] - b.Min[1]) * latM
+	return min(w, h) < geo.EdgeLengthM(res)/2
 }
 
 func isNotFound(err error) bool { return errors.Is(err, layers.ErrNotFound) }

@@ -1,0 +1,123 @@
+package tiles
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/maptile/tilecover"
+
+	"riskmap/layers"
+)
+
+// townTiles returns the tiles at zoom z around the centres of the demo's
+// 8 streets (街道) that hold buildings.
+func townTiles(b *testing.B, z maptile.Zoom) []maptile.Tile {
+	b.Helper()
+	ctx := context.Background()
+	st := demoStore(b)
+	var out []maptile.Tile
+	centres := []orb.Point{{106.505, 29.335}, {106.534, 29.389}, {106.56, 29.43}, {106.557, 29.466},
+		{106.62, 29.455}, {106.63, 29.34}, {106.665, 29.29}, {106.58, 29.28}}
+	for _, c := range centres {
+		box := orb.Bound{Min: orb.Point{c[0] - 0.01, c[1] - 0.01}, Max: orb.Point{c[0] + 0.01, c[1] + 0.01}}
+		for tl := range tilecover.Bound(box, z) {
+			n, err := st.Count(ctx, layers.Query{Layer: layers.Buildings, BBox: tl.Bound()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n > 0 {
+				out = append(out, tl)
+			}
+		}
+	}
+	return out
+}
+
+// BenchmarkRenderBuildings renders buildings tiles of the demo town
+// centres without a cache: store query, projection, clipping,
+// simplification, encoding.
+func BenchmarkRenderBuildings(b *testing.B) {
+	ctx := context.Background()
+	r := demoRenderer(b)
+	for _, z := range []maptile.Zoom{13, 14, 15} {
+		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
+			ts := townTiles(b, z)
+			b.ReportAllocs()
+			i, bytes := 0, 0
+			for b.Loop() {
+				data, err := r.Render(ctx, ts[i%len(ts)], []string{layers.Buildings})
+				if err != nil {
+					b.Fatal(err)
+				}
+				bytes += len(data)
+				i++
+			}
+			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
+			b.ReportMetric(float64(bytes)/float64(i), "B/tile")
+		})
+	}
+}
+
+// BenchmarkRenderH3 renders the enterprise cells of the district at z9
+// (res 7) from a warm index.
+func BenchmarkRenderH3(b *testing.B) {
+	ctx := context.Background()
+	r := demoRenderer(b)
+	var ts []maptile.Tile
+	for tl := range tilecover.Bound(demoExtent(b), 9) {
+		ts = append(ts, tl)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := r.Render(ctx, ts[i%len(ts)], []string{"h3:enterprises", "h3:water_sources"}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
+}
+
+// BenchmarkServeCached serves a cached z15 town-centre tile of three
+// layers through the HTTP handler, gzipped.
+func BenchmarkServeCached(b *testing.B) {
+	h := NewHandler(demoRenderer(b), NewCache(64<<20))
+	tl := maptile.At(yudongCentre, 15)
+	ids := "buildings,water_sources,life_lanes"
+	req := httptest.NewRequest(http.MethodGet, tilePath(ids, tl), nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	z, x, y := fmt.Sprint(tl.Z), fmt.Sprint(tl.X), fmt.Sprint(tl.Y)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		if err := h.Tile(w, req, ids, z, x, y); err != nil || w.Code != 200 {
+			b.Fatal(err, w.Code)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tiles/s")
+}
+
+// BenchmarkH3IndexBuild reads a layer from the store into a fresh H3
+// index and aggregates it at res 8: the cost of the first H3 tile of a
+// layer, or of the first after a whole-layer change.
+func BenchmarkH3IndexBuild(b *testing.B) {
+	ctx := context.Background()
+	st := demoStore(b)
+	for _, id := range []string{layers.WaterSources, layers.Buildings} {
+		b.Run(id, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NewH3Index(st, layers.NewCatalog()).Grid(ctx, id, 8); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
