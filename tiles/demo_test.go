@@ -82,7 +82,7 @@ func TestDemoTownCentreIDs(t *testing.T) {
 		for _, id := range names {
 			got := map[int64]bool{}
 			if l := find(ls, id); l != nil {
-				for _, x := range ids(l) {
+				for _, x := range featureIDs(l) {
 					got[x] = true
 				}
 			}

@@ -88,7 +88,7 @@ func layerNames(ls mvt.Layers) []string {
 	return out
 }
 
-func ids(l *mvt.Layer) []int64 {
+func featureIDs(l *mvt.Layer) []int64 {
 	var out []int64
 	for _, f := range l.Features {
 		out = append(out, int64(f.ID.(float64)))

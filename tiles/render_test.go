@@ -25,7 +25,7 @@ func TestRenderTownCentre(t *testing.T) {
 		t.Fatalf("layers %v, want %v (the order given, repeats dropped)", got, want)
 	}
 	b := find(ls, "buildings")
-	got := ids(b)
+	got := featureIDs(b)
 	slices.Sort(got)
 	if want := []int64{1, 2, 3}; !slices.Equal(got, want) {
 		t.Errorf("building ids %v, want %v", got, want)
@@ -51,7 +51,7 @@ func TestRenderTownCentre(t *testing.T) {
 		}
 	}
 	ws := find(ls, "water_sources")
-	if got := ids(ws); len(got) != 2 {
+	if got := featureIDs(ws); len(got) != 2 {
 		t.Errorf("water sources %v, want 10 and 11 (12 is far away)", got)
 	}
 	for _, f := range ws.Features {
@@ -187,7 +187,7 @@ func TestRenderBudgets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(find(checkMVT(t, data), "buildings")); !slices.Equal(got, []int64{1, 2}) {
+	if got := featureIDs(find(checkMVT(t, data), "buildings")); !slices.Equal(got, []int64{1, 2}) {
 		t.Errorf("over budget: buildings %v, want the two largest, 1 then 2", got)
 	}
 	// The byte cap.
