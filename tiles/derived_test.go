@@ -103,4 +103,3 @@ func TestDerivedLayerTiles(t *testing.T) {
 		t.Error("a tile far from the repair changed")
 	}
 }
-
