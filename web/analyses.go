@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/paulmach/orb/geojson"
 
+	"riskmap/geo"
 	"riskmap/layers/analysis"
 )
 
@@ -17,7 +18,7 @@ func (s *server) analyses(w http.ResponseWriter, r *http.Request) error {
 	for _, a := range s.Analyses.Analyses() {
 		out = append(out, s.analysisDoc(r, a))
 	}
-	return writeJSON(w, "application/json", map[string]any{"analyses": out})
+	return writeJSON(w, "application/json", cacheData, map[string]any{"analyses": out})
 }
 
 func (s *server) analysisDoc(r *http.Request, a analysis.Analysis) map[string]any {
@@ -99,10 +100,7 @@ func (s *server) analysis(w http.ResponseWriter, r *http.Request) error {
 		counts[l.ID] = len(fs)
 		fc := geojson.NewFeatureCollection()
 		for _, f := range fs[:min(limit, len(fs))] {
-			gf := geojson.NewFeature(f.Geometry)
-			gf.ID = f.ID
-			gf.Properties = f.Props
-			fc.Append(gf)
+			fc.Append(geoJSONFeature(f, geo.WGS84))
 		}
 		fc.ExtraMembers = geojson.Properties{"numberMatched": len(fs), "numberReturned": len(fc.Features)}
 		out[l.ID] = fc
@@ -112,5 +110,5 @@ func (s *server) analysis(w http.ResponseWriter, r *http.Request) error {
 	doc["counts"] = counts
 	doc["results"] = out
 	doc["what_if"] = p.WhatIf()
-	return writeJSON(w, "application/json", doc)
+	return writeJSON(w, "application/json", cacheData, doc)
 }

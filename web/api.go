@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -27,6 +28,13 @@ const (
 	maxBBoxDeg2  = 4.0 // about 40,000 km² at Chongqing's latitude
 )
 
+// Cache-Control of successful responses: data may change with any write,
+// so shared caches keep it briefly; the conformance list is static.
+const (
+	cacheData   = "public, max-age=10"
+	cacheStatic = "public, max-age=3600"
+)
+
 const crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 type link struct {
@@ -47,19 +55,23 @@ func baseURL(r *http.Request) string {
 func (s *server) health(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	w.Header().Set("Cache-Control", "no-store")
+	body := map[string]string{"status": "ok", "store": s.Store.Kind()}
+	code := http.StatusOK
 	if err := s.Store.Ping(ctx); err != nil {
-		w.Header().Set("Content-Type", "application/json")
+		s.log.WarnContext(ctx, "health check: store unavailable", "store", s.Store.Kind(), "err", err)
+		body["status"] = "unavailable"
+		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "5")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return writeJSON(w, "application/json", map[string]string{"status": "unavailable", "store": s.Store.Kind()})
 	}
-	return writeJSON(w, "application/json", map[string]string{"status": "ok", "store": s.Store.Kind()})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	return json.NewEncoder(w).Encode(body)
 }
 
 func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 	b := baseURL(r)
-	return writeJSON(w, "application/json", map[string]any{
+	return writeJSON(w, "application/json", cacheStatic, map[string]any{
 		"title":       "riskmap — 巴南区安全风险一张图",
 		"description": "Banan District safety risk layers and analyses (OGC API – Features)",
 		"links": []link{
@@ -72,7 +84,7 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) conformance(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, "application/json", map[string]any{"conformsTo": []string{
+	return writeJSON(w, "application/json", cacheStatic, map[string]any{"conformsTo": []string{
 		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
 		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 	}})
@@ -83,7 +95,8 @@ func (s *server) collectionDoc(r *http.Request, l *layers.Layer, st layers.Layer
 	b := baseURL(r) + "/api/collections/" + l.ID
 	doc := map[string]any{
 		"id": l.ID, "title": l.Title.Zh + " " + l.Title.En, "title_zh": l.Title.Zh, "title_en": l.Title.En,
-		"itemType": "feature", "crs": []string{crs84}, "feature_count": st.Count, "derived": l.Derived,
+		"description": description(l), "itemType": "feature", "crs": []string{crs84},
+		"feature_count": st.Count, "derived": l.Derived,
 		"geometry": l.Geometry, "fields": l.Fields, "minzoom": l.MinZoom, "maxzoom": l.MaxZoom,
 		"links": []link{
 			{b, "self", "application/json", l.Title.En},
@@ -98,6 +111,21 @@ func (s *server) collectionDoc(r *http.Request, l *layers.Layer, st layers.Layer
 	return doc
 }
 
+// description says in one line what a layer holds, for clients that show
+// only the description (QGIS's layer list).
+func description(l *layers.Layer) string {
+	kind := "base layer"
+	if l.Derived {
+		kind = "derived layer, computed by an analysis"
+	}
+	geoms := make([]string, len(l.Geometry))
+	for i, g := range l.Geometry {
+		geoms[i] = string(g)
+	}
+	return fmt.Sprintf("%s / %s: %s of %s features with fields %s", l.Title.Zh, l.Title.En, kind,
+		strings.Join(geoms, " or "), fieldNames(l))
+}
+
 func (s *server) collections(w http.ResponseWriter, r *http.Request) error {
 	stats, err := s.Store.Stats(r.Context())
 	if err != nil {
@@ -107,7 +135,7 @@ func (s *server) collections(w http.ResponseWriter, r *http.Request) error {
 	for _, l := range s.Catalog.Layers() {
 		docs = append(docs, s.collectionDoc(r, l, stats[l.ID]))
 	}
-	return writeJSON(w, "application/json", map[string]any{
+	return writeJSON(w, "application/json", cacheData, map[string]any{
 		"collections": docs,
 		"links":       []link{{baseURL(r) + "/api/collections", "self", "application/json", ""}},
 	})
@@ -122,19 +150,25 @@ func (s *server) collection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, "application/json", s.collectionDoc(r, l, stats[l.ID]))
+	return writeJSON(w, "application/json", cacheData, s.collectionDoc(r, l, stats[l.ID]))
 }
 
-// reserved query parameters of the items route
-var reserved = []string{"bbox", "bbox-crs", "limit", "after", "f", "crs"}
+// Query parameters of the items route other than field filters: those it
+// implements, and those of OGC API – Features parts it does not (yet),
+// which are refused by name rather than taken for unknown fields.
+var (
+	reserved    = []string{"bbox", "bbox-crs", "limit", "after", "crs", "f"}
+	unsupported = []string{"filter", "filter-lang", "filter-crs", "properties", "sortby", "datetime"}
+)
 
-// parseQuery turns the items parameters into a store query.
+// parseQuery turns the items parameters into a store query and the output
+// CRS.
 func parseQuery(l *layers.Layer, v url.Values) (layers.Query, geo.CRS, error) {
 	q := layers.Query{Layer: l.ID, Limit: defaultLimit}
 	out := geo.WGS84
 	for key, vals := range v {
 		if len(vals) != 1 {
-			return q, out, badRequest("parameter %q is given %d times", key, len(vals))
+			return q, out, badRequest("parameter %q is given %d times; give it once (a comma list means any of)", key, len(vals))
 		}
 		val := vals[0]
 		switch key {
@@ -147,7 +181,7 @@ func parseQuery(l *layers.Layer, v url.Values) (layers.Query, geo.CRS, error) {
 		case "after":
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n < 0 {
-				return q, out, badRequest("after must be a feature id, got %q", val)
+				return q, out, badRequest("after must be a feature id (an integer ≥ 0), got %q", val)
 			}
 			q.AfterID = n
 		case "bbox":
@@ -162,24 +196,15 @@ func parseQuery(l *layers.Layer, v url.Values) (layers.Query, geo.CRS, error) {
 				return q, out, badRequest("f must be json, geojson or csv, got %q", val)
 			}
 		default:
-			fd, ok := l.Field(key)
-			if !ok {
-				return q, out, badRequest("unknown parameter %q: not a field of %s (fields: %s; reserved: %s)",
-					key, l.ID, fieldNames(l), strings.Join(reserved, ", "))
+			if slices.Contains(unsupported, key) {
+				return q, out, badRequest("parameter %q is not supported (yet); supported: %s and the fields of %s",
+					key, strings.Join(reserved, ", "), l.ID)
 			}
-			var values []any
-			for _, part := range strings.Split(val, ",") {
-				c, err := fd.Coerce(part)
-				if err != nil {
-					return q, out, badRequest("%s: %v", key, err)
-				}
-				values = append(values, c)
+			f, err := parseFilter(l, key, val)
+			if err != nil {
+				return q, out, err
 			}
-			op := layers.OpEq
-			if len(values) > 1 {
-				op = layers.OpIn
-			}
-			q.Filters = append(q.Filters, layers.Filter{Field: key, Op: op, Values: values})
+			q.Filters = append(q.Filters, f)
 		}
 	}
 	for _, key := range []string{"crs", "bbox-crs"} {
@@ -197,6 +222,32 @@ func parseQuery(l *layers.Layer, v url.Values) (layers.Query, geo.CRS, error) {
 	}
 	slices.SortFunc(q.Filters, func(a, b layers.Filter) int { return strings.Compare(a.Field, b.Field) })
 	return q, out, nil
+}
+
+// parseFilter makes the filter of one field parameter: its value coerced
+// to the field's type (enums accept their codes and titles), a comma list
+// meaning any of.
+func parseFilter(l *layers.Layer, key, val string) (layers.Filter, error) {
+	fd, ok := l.Field(key)
+	if !ok {
+		return layers.Filter{}, badRequest("unknown parameter %q: not a field of %s (fields: %s; other parameters: %s)",
+			key, l.ID, fieldNames(l), strings.Join(reserved, ", "))
+	}
+	var values []any
+	for _, part := range strings.Split(val, ",") {
+		c, err := fd.Coerce(part)
+		if err != nil {
+			return layers.Filter{}, badRequest("field %s: %v", key, err)
+		}
+		if c == nil {
+			return layers.Filter{}, badRequest("field %s: empty value; give a value or a comma list of values", key)
+		}
+		values = append(values, c)
+	}
+	if len(values) == 1 {
+		return layers.Eq(key, values[0]), nil
+	}
+	return layers.Filter{Field: key, Op: layers.OpIn, Values: values}, nil
 }
 
 func fieldNames(l *layers.Layer) string {
@@ -254,38 +305,58 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// one more than the page: a next link only when there is a next page
+	limit := q.Limit
+	q.Limit++
+	more := false
 	fc := geojson.NewFeatureCollection()
-	var last int64
 	err = s.Store.Query(ctx, q, func(f layers.Feature) error {
-		gf := geojson.NewFeature(geo.FromWGS84(crs, f.Geometry))
-		gf.ID = f.ID
-		gf.Properties = f.Props
-		if gf.Properties == nil {
-			gf.Properties = geojson.Properties{}
+		if len(fc.Features) == limit {
+			more = true
+			return nil
 		}
-		fc.Append(gf)
-		last = f.ID
+		fc.Append(geoJSONFeature(f, crs))
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	self := baseURL(r) + r.URL.Path
-	links := []link{{self + "?" + v.Encode(), "self", "application/geo+json", ""}}
-	if len(fc.Features) == q.Limit && q.Limit > 0 {
+	links := []link{
+		{withQuery(self, v), "self", "application/geo+json", "this page"},
+		{baseURL(r) + "/api/collections/" + l.ID, "collection", "application/json", l.Title.En},
+	}
+	if more {
 		next := url.Values{}
 		for k, vals := range v {
 			next[k] = vals
 		}
-		next.Set("after", strconv.FormatInt(last, 10))
-		links = append(links, link{self + "?" + next.Encode(), "next", "application/geo+json", "next page"})
+		next.Set("after", strconv.FormatInt(fc.Features[len(fc.Features)-1].ID.(int64), 10))
+		links = append(links, link{withQuery(self, next), "next", "application/geo+json", "next page"})
 	}
 	fc.ExtraMembers = geojson.Properties{
 		"numberMatched": matched, "numberReturned": len(fc.Features),
 		"timeStamp": time.Now().UTC().Format(time.RFC3339), "links": links,
 	}
-	w.Header().Set("Cache-Control", "public, max-age=10")
-	return writeJSON(w, "application/geo+json", fc)
+	return writeJSON(w, "application/geo+json", cacheData, fc)
+}
+
+// geoJSONFeature converts a stored feature, its geometry in crs.
+func geoJSONFeature(f layers.Feature, crs geo.CRS) *geojson.Feature {
+	gf := geojson.NewFeature(geo.FromWGS84(crs, f.Geometry))
+	gf.ID = f.ID
+	if f.Props != nil {
+		gf.Properties = f.Props
+	}
+	return gf
+}
+
+// withQuery appends the encoded parameters, if any, to a URL.
+func withQuery(u string, v url.Values) string {
+	if len(v) == 0 {
+		return u
+	}
+	return u + "?" + v.Encode()
 }
 
 func (s *server) item(w http.ResponseWriter, r *http.Request) error {
@@ -299,23 +370,26 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("feature id must be a positive integer, got %q", vars["fid"])
 	}
 	crs := geo.WGS84
-	if c := r.URL.Query().Get("crs"); c != "" {
-		if crs, err = geo.ParseCRS(c); err != nil {
-			return badRequest("crs: %v", err)
+	for key, vals := range r.URL.Query() {
+		switch {
+		case key == "crs":
+			if crs, err = geo.ParseCRS(vals[0]); err != nil {
+				return badRequest("crs: %v", err)
+			}
+		case key == "f" && (vals[0] == "json" || vals[0] == "geojson"):
+		default:
+			return badRequest("unknown parameter %q: one feature takes crs and f=json", key)
 		}
 	}
 	f, err := s.Store.Get(r.Context(), l.ID, id)
 	if err != nil {
 		return err
 	}
-	gf := geojson.NewFeature(geo.FromWGS84(crs, f.Geometry))
-	gf.ID = f.ID
-	gf.Properties = f.Props
+	gf := geoJSONFeature(f, crs)
 	b := baseURL(r) + "/api/collections/" + l.ID
 	gf.ExtraMembers = geojson.Properties{"links": []link{
 		{fmt.Sprintf("%s/items/%d", b, id), "self", "application/geo+json", ""},
 		{b, "collection", "application/json", l.Title.En},
 	}}
-	w.Header().Set("Cache-Control", "public, max-age=10")
-	return writeJSON(w, "application/geo+json", gf)
+	return writeJSON(w, "application/geo+json", cacheData, gf)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 
 	"riskmap/layers"
 )
@@ -20,23 +21,62 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
-// handle adapts a handlerFunc, recovering panics into 500s.
+// trackWriter remembers whether the response has started, so that an
+// error after the first byte is not written into a 200 body.
+type trackWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *trackWriter) WriteHeader(code int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackWriter) Write(b []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *trackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// handle adapts a handlerFunc: errors go to writeError, panics become a
+// 500 (logged with the stack, never sent). An error or panic after the
+// response has started aborts the connection, so a client sees a broken
+// transfer rather than a truncated document with status 200.
 func (s *server) handle(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := &trackWriter{ResponseWriter: rw}
 		defer func() {
-			if p := recover(); p != nil {
-				s.log.ErrorContext(r.Context(), "panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(p))
-				s.writeError(w, r, errors.New("panic"))
+			p := recover()
+			if p == nil {
+				return
 			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if w.started {
+				panic(http.ErrAbortHandler)
+			}
+			s.writeError(w, r, errors.New("panic"))
 		}()
 		if err := h(w, r); err != nil {
+			if w.started {
+				if r.Context().Err() == nil {
+					s.log.ErrorContext(r.Context(), "response failed after it started", "method", r.Method, "path", r.URL.Path, "err", err)
+				}
+				panic(http.ErrAbortHandler)
+			}
 			s.writeError(w, r, err)
 		}
 	})
 }
 
-// status maps an error to an HTTP status and a code; the message of
-// client errors is ours and safe to show, that of server errors is not.
+// status maps an error to an HTTP status and a code. It is the only place
+// that knows which error means which status.
 func status(err error) (int, string) {
 	var ve *layers.ValidationError
 	switch {
@@ -44,6 +84,8 @@ func status(err error) (int, string) {
 		return http.StatusBadRequest, "invalid"
 	case errors.Is(err, layers.ErrUnknownLayer), errors.Is(err, layers.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed, "method_not_allowed"
 	case errors.Is(err, layers.ErrConflict):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, errTooLarge):
@@ -56,27 +98,35 @@ func status(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
-var errTooLarge = errors.New("request body too large")
+var (
+	errTooLarge = errors.New("request body too large")
+	errMethod   = errors.New("method not allowed")
+)
 
+// writeError writes the JSON error body. Client errors (4xx) carry the
+// error's own message, which the code that made them worded for users;
+// server errors carry a fixed message and the error is logged once.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
 	}
 	code, name := status(err)
 	msg := err.Error()
-	switch {
-	case code >= 500 && code != http.StatusServiceUnavailable && code != http.StatusGatewayTimeout:
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error"
-	case code == http.StatusServiceUnavailable:
-		s.log.WarnContext(r.Context(), "store unavailable", "path", r.URL.Path, "err", err)
+	switch code {
+	case http.StatusServiceUnavailable:
+		s.log.WarnContext(r.Context(), "store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "the data store is unavailable; try again shortly"
 		w.Header().Set("Retry-After", "5")
-	case code == http.StatusGatewayTimeout:
+	case http.StatusGatewayTimeout:
+		s.log.WarnContext(r.Context(), "request timed out", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "the request took too long"
+	case http.StatusInternalServerError:
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error"
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Del("Content-Disposition")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(apiError{Code: name, Message: msg})
 }
@@ -86,8 +136,17 @@ func badRequest(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{layers.ErrInvalid}, a...)...)
 }
 
-func writeJSON(w http.ResponseWriter, contentType string, v any) error {
+// writeJSON writes v with a content type and a Cache-Control header
+// ("" leaves it unset).
+func writeJSON(w http.ResponseWriter, contentType, cache string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", contentType)
-	enc := json.NewEncoder(w)
-	return enc.Encode(v)
+	if cache != "" {
+		w.Header().Set("Cache-Control", cache)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

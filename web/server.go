@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"embed"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -80,7 +81,7 @@ func New(d Deps) http.Handler {
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static", files)).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = s.handle(func(http.ResponseWriter, *http.Request) error { return layers.ErrNotFound })
 	r.MethodNotAllowedHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return badRequest("method %s is not allowed on %s", r.Method, r.URL.Path)
+		return fmt.Errorf("%w: %s on %s (only GET and HEAD)", errMethod, r.Method, r.URL.Path)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), d.Timeout)

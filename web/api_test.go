@@ -1,0 +1,369 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"riskmap/layers"
+	"riskmap/layers/memstore"
+	"riskmap/web"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// small is a hand-made district: two towns, three fire stations, a road.
+func small(t *testing.T) layers.Store {
+	t.Helper()
+	ctx := context.Background()
+	st := memstore.New()
+	sq := func(x, y float64) orb.Polygon {
+		return orb.Polygon{{{x, y}, {x + 0.1, y}, {x + 0.1, y + 0.1}, {x, y + 0.1}, {x, y}}}
+	}
+	put := func(layer string, fs ...layers.Feature) {
+		if err := st.Upsert(ctx, layer, fs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(layers.Towns,
+		layers.Feature{ID: 1, Geometry: sq(106.5, 29.3), Props: map[string]any{"name": "鱼洞街道", "code": "500113001", "kind": "street", "population": int64(210000)}},
+		layers.Feature{ID: 2, Geometry: sq(106.6, 29.3), Props: map[string]any{"name": "界石镇", "code": "500113101", "kind": "town"}})
+	put(layers.FireStations,
+		layers.Feature{ID: 1, Geometry: orb.Point{106.52, 29.35}, Props: map[string]any{"name": "鱼洞站", "kind": "station", "grade": "grade1", "engines": int64(6), "town": "鱼洞街道"}},
+		layers.Feature{ID: 2, Geometry: orb.Point{106.63, 29.36}, Props: map[string]any{"name": "界石专职队", "kind": "full_time", "town": "界石镇"}},
+		layers.Feature{ID: 3, Geometry: orb.Point{106.66, 29.38}, Props: map[string]any{"name": "微型站", "kind": "micro", "town": "界石镇"}})
+	put(layers.Roads,
+		layers.Feature{ID: 1, Geometry: orb.LineString{{106.5, 29.35}, {106.7, 29.36}}, Props: map[string]any{"class": "arterial", "oneway": false, "width_m": 24.0}})
+	return st
+}
+
+// do serves one request directly and returns the recorder.
+func do(t *testing.T, h http.Handler, method, target string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, "http://riskmap.test"+target, nil))
+	return rec
+}
+
+// TestCollectionsGolden pins the /api/collections document (ids, titles,
+// extents, counts, schemas, links) of the hand-made district; run with
+// -update after a deliberate change.
+func TestCollectionsGolden(t *testing.T) {
+	h := web.New(web.Deps{Store: small(t), Catalog: layers.NewCatalog()})
+	rec := do(t, h, http.MethodGet, "/api/collections")
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Cache-Control") == "" {
+		t.Fatalf("%d %v", rec.Code, rec.Header())
+	}
+	var doc any
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.MarshalIndent(doc, "", "  ")
+	got = append(got, '\n')
+	path := filepath.Join("testdata", "collections.golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./web -run Golden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("/api/collections differs from %s (go test ./web -run Golden -update after a deliberate change):\n%s", path, got)
+	}
+}
+
+func TestLandingConformanceCollection(t *testing.T) {
+	h := web.New(web.Deps{Store: small(t), Catalog: layers.NewCatalog()})
+	var landing struct{ Links []struct{ Href, Rel string } }
+	rec := do(t, h, http.MethodGet, "/api")
+	if err := json.Unmarshal(rec.Body.Bytes(), &landing); err != nil || rec.Code != 200 {
+		t.Fatalf("landing %d %v", rec.Code, err)
+	}
+	rels := map[string]string{}
+	for _, l := range landing.Links {
+		rels[l.Rel] = l.Href
+	}
+	if rels["conformance"] != "http://riskmap.test/api/conformance" || rels["data"] != "http://riskmap.test/api/collections" {
+		t.Errorf("landing links %v", rels)
+	}
+	rec = do(t, h, http.MethodGet, "/api/conformance")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "ogcapi-features-1/1.0/conf/geojson") {
+		t.Errorf("conformance %d %s", rec.Code, rec.Body)
+	}
+	var c struct {
+		ID, Title, TitleZh string
+		TitleEn            string `json:"title_en"`
+		Count              int    `json:"feature_count"`
+		Extent             struct{ Spatial struct{ BBox [][4]float64 } }
+	}
+	rec = do(t, h, http.MethodGet, "/api/collections/fire_stations")
+	if err := json.Unmarshal(rec.Body.Bytes(), &c); err != nil || rec.Code != 200 {
+		t.Fatalf("collection %d %v", rec.Code, err)
+	}
+	if c.ID != "fire_stations" || c.Count != 3 || c.TitleEn != "Fire stations" ||
+		c.Extent.Spatial.BBox[0] != [4]float64{106.52, 29.35, 106.66, 29.38} {
+		t.Errorf("collection %+v", c)
+	}
+	if rec := do(t, h, http.MethodHead, "/api/collections/towns"); rec.Code != 200 {
+		t.Errorf("HEAD %d", rec.Code)
+	}
+}
+
+// items fetches a FeatureCollection.
+type page struct {
+	Features []struct {
+		ID         int64
+		Geometry   map[string]any
+		Properties map[string]any
+	}
+	NumberMatched, NumberReturned int
+	TimeStamp                     string
+	Links                         []struct{ Href, Rel, Type string }
+}
+
+func items(t *testing.T, h http.Handler, target string) (page, *httptest.ResponseRecorder) {
+	t.Helper()
+	rec := do(t, h, http.MethodGet, target)
+	var p page
+	if rec.Code == 200 {
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+	}
+	return p, rec
+}
+
+func ids(p page) []int64 {
+	var out []int64
+	for _, f := range p.Features {
+		out = append(out, f.ID)
+	}
+	return out
+}
+
+func TestItemsQueries(t *testing.T) {
+	h := web.New(web.Deps{Store: small(t), Catalog: layers.NewCatalog()})
+	tests := []struct {
+		target  string
+		want    []int64
+		matched int
+	}{
+		{"/api/collections/fire_stations/items", []int64{1, 2, 3}, 3},
+		{"/api/collections/fire_stations/items?town=界石镇", []int64{2, 3}, 2},
+		{"/api/collections/fire_stations/items?kind=station,micro", []int64{1, 3}, 2},
+		{"/api/collections/fire_stations/items?kind=微型消防站", []int64{3}, 1}, // an enum by its Chinese title
+		{"/api/collections/fire_stations/items?engines=6", []int64{1}, 1},
+		{"/api/collections/fire_stations/items?engines=6.0", []int64{1}, 1},
+		{"/api/collections/fire_stations/items?bbox=106.6,29.3,106.65,29.4", []int64{2}, 1},
+		{"/api/collections/fire_stations/items?bbox=106.6,29.3,106.7,29.4&town=界石镇&kind=micro", []int64{3}, 1},
+		{"/api/collections/fire_stations/items?limit=2", []int64{1, 2}, 3},
+		{"/api/collections/fire_stations/items?after=1&limit=1", []int64{2}, 3},
+		{"/api/collections/fire_stations/items?after=3", nil, 3},
+		{"/api/collections/roads/items?oneway=否", []int64{1}, 1},
+		{"/api/collections/towns/items?bbox=106.55,29.35,106.65,29.36", []int64{1, 2}, 2}, // polygons by their bounds
+		{"/api/collections/mines/items", nil, 0},
+		{"/api/collections/fire_stations/items?crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84&f=json", []int64{1, 2, 3}, 3},
+	}
+	for _, tt := range tests {
+		p, rec := items(t, h, tt.target)
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/geo+json" {
+			t.Errorf("%s: %d %s %s", tt.target, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+			continue
+		}
+		if got := ids(p); !equal(got, tt.want) || p.NumberMatched != tt.matched || p.NumberReturned != len(tt.want) {
+			t.Errorf("%s: ids %v matched %d returned %d, want %v %d", tt.target, got, p.NumberMatched, p.NumberReturned, tt.want, tt.matched)
+		}
+		if _, err := time.Parse(time.RFC3339, p.TimeStamp); err != nil {
+			t.Errorf("%s: timeStamp %q", tt.target, p.TimeStamp)
+		}
+	}
+	p, _ := items(t, h, "/api/collections/fire_stations/items?limit=1&town=界石镇")
+	rels := map[string]string{}
+	for _, l := range p.Links {
+		rels[l.Rel] = l.Href
+	}
+	if !strings.Contains(rels["next"], "after=2") || !strings.Contains(rels["next"], "limit=1") || !strings.Contains(rels["next"], "town=") {
+		t.Errorf("next link keeps the query and moves the cursor: %v", rels)
+	}
+	if rels["self"] == "" || rels["collection"] != "http://riskmap.test/api/collections/fire_stations" {
+		t.Errorf("links %v", rels)
+	}
+	// a last full page has no next link
+	if p, _ := items(t, h, "/api/collections/fire_stations/items?after=1&limit=2"); hasNext(p) || len(p.Features) != 2 {
+		t.Errorf("last page: %+v", p)
+	}
+	one := do(t, h, http.MethodGet, "/api/collections/fire_stations/items/2")
+	var f struct {
+		Type       string
+		ID         int64
+		Geometry   struct{ Coordinates []float64 }
+		Properties map[string]any
+	}
+	if err := json.Unmarshal(one.Body.Bytes(), &f); err != nil || one.Code != 200 ||
+		one.Header().Get("Content-Type") != "application/geo+json" || f.Type != "Feature" || f.ID != 2 ||
+		f.Properties["name"] != "界石专职队" || f.Geometry.Coordinates[0] != 106.63 {
+		t.Errorf("one feature %d %+v %v", one.Code, f, err)
+	}
+}
+
+func hasNext(p page) bool {
+	for _, l := range p.Links {
+		if l.Rel == "next" {
+			return true
+		}
+	}
+	return false
+}
+
+func equal(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestErrorPaths checks every refused request: its status, that the body
+// is {"code","message"} JSON, and that the message names the problem.
+func TestErrorPaths(t *testing.T) {
+	h := web.New(web.Deps{Store: small(t), Catalog: layers.NewCatalog()})
+	const items = "/api/collections/fire_stations/items"
+	tests := []struct {
+		method, target string
+		status         int
+		code, has      string
+	}{
+		{"GET", "/api/collections/nope", 404, "not_found", `unknown layer: "nope"`},
+		{"GET", "/api/collections/nope/items", 404, "not_found", "unknown layer"},
+		{"GET", "/api/collections/nope/items/1", 404, "not_found", "unknown layer"},
+		{"GET", items + "/99", 404, "not_found", "not found"},
+		{"GET", items + "/abc", 400, "invalid", "positive integer"},
+		{"GET", items + "/0", 400, "invalid", "positive integer"},
+		{"GET", items + "/1?limit=3", 400, "invalid", `unknown parameter "limit"`},
+		{"GET", items + "?bbox=1,2,3", 400, "invalid", "minLon,minLat,maxLon,maxLat"},
+		{"GET", items + "?bbox=1,2,3,4,5,6", 400, "invalid", "minLon,minLat,maxLon,maxLat"},
+		{"GET", items + "?bbox=a,29,107,30", 400, "invalid", "not a number"},
+		{"GET", items + "?bbox=107,29,106,30", 400, "invalid", "bbox"},         // reversed longitudes
+		{"GET", items + "?bbox=106,30,107,29", 400, "invalid", "bbox"},         // reversed latitudes
+		{"GET", items + "?bbox=106,29,181,30", 400, "invalid", "WGS84"},        // out of range
+		{"GET", items + "?bbox=100,20,110,30", 400, "invalid", "at most 4"},    // too large, says the bound
+		{"GET", items + "?bbox=NaN,29,107,30", 400, "invalid", "not a number"}, // not finite
+		{"GET", items + "?limit=0", 400, "invalid", "from 1 to 10000"},
+		{"GET", items + "?limit=10001", 400, "invalid", "from 1 to 10000"},
+		{"GET", items + "?limit=x", 400, "invalid", "from 1 to 10000"},
+		{"GET", items + "?limit=-5", 400, "invalid", "from 1 to 10000"},
+		{"GET", items + "?after=x", 400, "invalid", "after"},
+		{"GET", items + "?limit=1&limit=2", 400, "invalid", "given 2 times"},
+		{"GET", items + "?colour=red", 400, "invalid", `unknown parameter "colour": not a field of fire_stations`},
+		{"GET", items + "?kind=tower", 400, "invalid", `field kind: "tower" is not one of station, full_time, micro`},
+		{"GET", items + "?engines=many", 400, "invalid", "field engines"},
+		{"GET", items + "?kind=", 400, "invalid", "empty value"},
+		{"GET", items + "?kind=station,,micro", 400, "invalid", "empty value"},
+		{"GET", items + "?sortby=name", 400, "invalid", `"sortby" is not supported`},
+		{"GET", items + "?filter=kind='micro'", 400, "invalid", `"filter" is not supported`},
+		{"GET", items + "?properties=name", 400, "invalid", `"properties" is not supported`},
+		{"GET", items + "?f=xml", 400, "invalid", "f must be"},
+		{"GET", items + "?crs=EPSG:3857", 400, "invalid", "crs"},
+		{"POST", items, 405, "method_not_allowed", "only GET and HEAD"},
+		{"GET", "/no/such/path", 404, "not_found", "not found"},
+	}
+	for _, tt := range tests {
+		rec := do(t, h, tt.method, tt.target)
+		var body struct{ Code, Message string }
+		err := json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != tt.status || err != nil || body.Code != tt.code || !strings.Contains(body.Message, tt.has) {
+			t.Errorf("%s %s: %d %s, want %d %s with %q", tt.method, tt.target, rec.Code, rec.Body, tt.status, tt.code, tt.has)
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "application/json" || rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: content type %q, cache %q", tt.target, ct, rec.Header().Get("Cache-Control"))
+		}
+	}
+}
+
+// faulty is a store that fails in the ways a real one can.
+type faulty struct {
+	layers.Store
+	stats func() // called by Stats
+	count error  // returned by Count
+	block bool   // Count waits for the request's deadline
+}
+
+func (f faulty) Stats(ctx context.Context) (map[string]layers.LayerStats, error) {
+	if f.stats != nil {
+		f.stats()
+	}
+	return f.Store.Stats(ctx)
+}
+
+func (f faulty) Count(ctx context.Context, q layers.Query) (int, error) {
+	if f.block {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	if f.count != nil {
+		return 0, f.count
+	}
+	return f.Store.Count(ctx, q)
+}
+
+func TestServerFaults(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	tests := []struct {
+		name   string
+		store  faulty
+		target string
+		status int
+		code   string
+		logged string
+	}{
+		{"panic", faulty{stats: func() { panic("boom: index out of range") }}, "/api/collections", 500, "internal", "boom"},
+		{"internal", faulty{count: errors.New(`ERROR: syntax error at or near "SELECT" (SQLSTATE 42601)`)},
+			"/api/collections/towns/items", 500, "internal", "SQLSTATE"},
+		{"unavailable", faulty{count: errors.Join(layers.ErrUnavailable, errors.New("dial tcp 10.0.0.5:5432: connect: connection refused"))},
+			"/api/collections/towns/items", 503, "unavailable", "connection refused"},
+		{"timeout", faulty{block: true}, "/api/collections/towns/items", 504, "timeout", "deadline"},
+	}
+	for _, tt := range tests {
+		logs.Reset()
+		tt.store.Store = small(t)
+		h := web.New(web.Deps{Store: tt.store, Catalog: layers.NewCatalog(), Log: log, Timeout: 50 * time.Millisecond})
+		rec := do(t, h, http.MethodGet, tt.target)
+		var body struct{ Code, Message string }
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tt.status || body.Code != tt.code {
+			t.Errorf("%s: %d %s", tt.name, rec.Code, rec.Body)
+		}
+		// the details reach the log, once, and never the client
+		if strings.Count(logs.String(), tt.logged) != 1 {
+			t.Errorf("%s: log should hold %q once:\n%s", tt.name, tt.logged, logs.String())
+		}
+		if strings.Contains(rec.Body.String(), tt.logged) || strings.Contains(rec.Body.String(), "goroutine") {
+			t.Errorf("%s: body leaks details: %s", tt.name, rec.Body)
+		}
+		if tt.status == 503 && rec.Header().Get("Retry-After") == "" {
+			t.Errorf("%s: no Retry-After", tt.name)
+		}
+	}
+}
