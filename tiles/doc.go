@@ -34,14 +34,21 @@
 // # H3 layers
 //
 // The layer "h3:{id}" holds the H3 cells of layer id that contain at least
-// one feature, as polygons with the properties count (features touching
-// the cell), risk_max (the worst risk_level, when the layer has one) and
-// status_{code} counts (when the layer has a status enum). The feature id
-// is the cell index. The resolution follows the zoom: ResForZoom.
+// one feature, as polygons with the properties cell (the index as a hex
+// string), res, count (features touching the cell), risk_max (the worst
+// risk_level, when the layer has one) and status_{code} counts for every
+// code (when the layer has a status enum). The feature id is the cell
+// index; it exceeds 2^53, so JavaScript clients should key on the cell
+// property. The resolution follows the zoom (ResForZoom: res 7 at z9, res
+// 10 at z15), capped at FineRes for lines and polygons.
 //
 // Features are assigned to cells by an H3Index kept in memory per layer,
 // built from the store on first use and kept current from the
-// layers.Change notifications of a layers.Observed store.
+// layers.Change notifications of a layers.Observed store (Handler.Watch).
+// Writes that bypass the Observed store (another replica writing to the
+// same PostGIS) are not seen until a whole-layer change; the same holds
+// for the tile cache. The index also answers GET /api/h3/{id} (see
+// Handler.H3 and H3Index.Cells).
 //
 // # Cache
 //
