@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -308,6 +309,14 @@ type faulty struct {
 	stats func() // called by Stats
 	count error  // returned by Count
 	block bool   // Count waits for the request's deadline
+	query error  // returned by Query after the features
+}
+
+func (f faulty) Query(ctx context.Context, q layers.Query, fn func(layers.Feature) error) error {
+	if err := f.Store.Query(ctx, q, fn); err != nil || f.query == nil {
+		return err
+	}
+	return f.query
 }
 
 func (f faulty) Stats(ctx context.Context) (map[string]layers.LayerStats, error) {
@@ -365,5 +374,42 @@ func TestServerFaults(t *testing.T) {
 		if tt.status == 503 && rec.Header().Get("Retry-After") == "" {
 			t.Errorf("%s: no Retry-After", tt.name)
 		}
+	}
+}
+
+// TestFailureAfterStart: a CSV download that fails before its first byte
+// is a 500; one that fails half-way is cut off, so the client sees a
+// broken transfer, not a short file with status 200.
+func TestFailureAfterStart(t *testing.T) {
+	var logs bytes.Buffer
+	mem := small(t)
+	var many []layers.Feature
+	for i := range 5000 {
+		many = append(many, layers.Feature{ID: int64(i + 1), Geometry: orb.Point{106.5 + float64(i)*1e-5, 29.4},
+			Props: map[string]any{"kind": "hydrant", "status": "in_service", "name": "一个相当长的消火栓名称，用来填满缓冲区"}})
+	}
+	if err := mem.Upsert(context.Background(), layers.WaterSources, many); err != nil {
+		t.Fatal(err)
+	}
+	st := faulty{Store: mem, query: errors.New("connection reset by peer")}
+	srv := httptest.NewServer(web.New(web.Deps{Store: st, Catalog: layers.NewCatalog(), Log: slog.New(slog.NewTextHandler(&logs, nil))}))
+	defer srv.Close()
+	get := func(layer string) (*http.Response, []byte, error) {
+		resp, err := http.Get(srv.URL + "/api/collections/" + layer + "/items?f=csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return resp, body, err
+	}
+	if resp, body, err := get(layers.FireStations); err != nil || resp.StatusCode != 500 || !strings.Contains(string(body), `"internal"`) {
+		t.Errorf("failure before the first byte: %d %q %v", resp.StatusCode, body, err)
+	}
+	if resp, body, err := get(layers.WaterSources); err == nil {
+		t.Errorf("a failed download read as complete: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if n := strings.Count(logs.String(), "connection reset by peer"); n != 2 {
+		t.Errorf("logged %d times, want once per request:\n%s", n, logs.String())
 	}
 }

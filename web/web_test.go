@@ -101,27 +101,22 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-func TestErrors(t *testing.T) {
+// TestAnalysisErrors: the analysis routes' refusals (the feature routes'
+// are in TestErrorPaths).
+func TestAnalysisErrors(t *testing.T) {
 	srv, _ := newServer(t)
 	tests := []struct {
 		path   string
 		status int
 		has    string
 	}{
-		{"/api/collections/nope", 404, "unknown layer"},
-		{"/api/collections/water_sources/items/999", 404, "not found"},
-		{"/api/collections/water_sources/items/abc", 400, "positive integer"},
-		{"/api/collections/water_sources/items?bbox=1,2,3", 400, "minLon,minLat,maxLon,maxLat"},
-		{"/api/collections/water_sources/items?bbox=107,29,106,30", 400, "bbox"},
-		{"/api/collections/water_sources/items?bbox=100,20,110,30", 400, "square degrees"},
-		{"/api/collections/water_sources/items?limit=0", 400, "limit"},
-		{"/api/collections/water_sources/items?limit=10001", 400, "limit"},
-		{"/api/collections/water_sources/items?limit=x", 400, "limit"},
-		{"/api/collections/water_sources/items?colour=red", 400, "unknown parameter"},
-		{"/api/collections/water_sources/items?status=broken", 400, "status"},
 		{"/api/analyses/water-coverage?town=nowhere", 400, "unknown town"},
+		{"/api/analyses/water-coverage?exclude=x", 400, "exclude"},
+		{"/api/analyses/water-coverage?status=broken", 400, "status"},
+		{"/api/analyses/water-coverage?limit=-1", 400, "limit"},
+		{"/api/analyses/water-coverage?colour=red", 400, "unknown parameter"},
+		{"/api/analyses/water-coverage?bbox=100,20,110,30", 400, "square degrees"},
 		{"/api/analyses/nope", 404, "analysis"},
-		{"/no/such/path", 404, "not found"},
 	}
 	for _, tt := range tests {
 		var body struct{ Code, Message string }
