@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,50 +24,109 @@ import (
 	"riskmap/layers/memstore"
 )
 
-func freeAddr(t *testing.T) string {
+// syncBuffer is a bytes.Buffer the server's goroutines may write while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testEnv(args ...string) (env, *syncBuffer, *syncBuffer) {
+	var out, errs syncBuffer
+	return env{args: args, getenv: func(string) string { return "" }, stdout: &out, stderr: &errs}, &out, &errs
+}
+
+// servedAddr finds the address in the "serving" log line (JSON, since
+// stderr is not a terminal).
+func servedAddr(logs string) string {
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "serving" {
+			return rec.Addr
+		}
+	}
+	return ""
+}
+
+// serveOnce runs `riskmap serve` on a free port of 127.0.0.1 until fn
+// returns, then cancels its context (what SIGINT and SIGTERM do) and
+// expects a clean exit.
+func serveOnce(t *testing.T, dir string, fn func(base string)) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, _, logs := testEnv("serve", "--addr", "127.0.0.1:0", "--data", dir)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, e) }()
+	deadline := time.Now().Add(3 * time.Minute)
+	addr := ""
+	for addr == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v\n%s", err, logs)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up:\n%s", logs)
+		}
+		addr = servedAddr(logs.String())
+	}
+	fn("http://" + addr)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v\n%s", err, logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("no shutdown logged:\n%s", logs)
+	}
+}
+
+func getJSON(t *testing.T, u string, v any) int {
+	t.Helper()
+	resp, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
+	return resp.StatusCode
 }
 
-// serveOnce runs `riskmap serve` until fn returns.
-func serveOnce(t *testing.T, dir string, fn func(base string)) {
-	t.Helper()
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, env{args: []string{"serve", "--addr", addr, "--data", dir, "--log-level", "warn"},
-			getenv: func(string) string { return "" }, stdout: &bytes.Buffer{}, stderr: &stderr})
-	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not come up")
-		}
-		time.Sleep(100 * time.Millisecond)
+type collections struct {
+	Collections []struct {
+		ID      string `json:"id"`
+		Count   int    `json:"feature_count"`
+		Derived bool   `json:"derived"`
 	}
-	fn(base)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
+}
+
+func (c collections) count(id string) int {
+	for _, l := range c.Collections {
+		if l.ID == id {
+			return l.Count
+		}
 	}
+	return -1
 }
 
 // TestServeDemoAndRestart starts the server on an empty data dir (it loads
@@ -71,24 +137,17 @@ func TestServeDemoAndRestart(t *testing.T) {
 		t.Skip("loads the demo dataset")
 	}
 	dir := t.TempDir()
+	var first collections
 	serveOnce(t, dir, func(base string) {
-		resp, err := http.Get(base + "/api/collections")
-		if err != nil {
-			t.Fatal(err)
+		var h map[string]string
+		if c := getJSON(t, base+"/healthz", &h); c != 200 || h["status"] != "ok" || h["store"] != "memory" {
+			t.Errorf("healthz %d %v", c, h)
 		}
-		defer resp.Body.Close()
-		var cols struct {
-			Collections []struct {
-				ID      string `json:"id"`
-				Count   int    `json:"feature_count"`
-				Derived bool   `json:"derived"`
-			}
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&cols); err != nil {
-			t.Fatal(err)
+		if c := getJSON(t, base+"/api/collections", &first); c != 200 {
+			t.Fatalf("collections %d", c)
 		}
 		nbase := 0
-		for _, c := range cols.Collections {
+		for _, c := range first.Collections {
 			if !c.Derived {
 				nbase++
 				if c.Count == 0 {
@@ -109,33 +168,151 @@ func TestServeDemoAndRestart(t *testing.T) {
 	if err := st.Upsert(context.Background(), layers.WaterSources, []layers.Feature{f}); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
 	serveOnce(t, dir, func(base string) {
-		resp, err := http.Get(base + "/api/collections/water_sources/items/999999")
-		if err != nil {
-			t.Fatal(err)
+		var got struct{ Properties map[string]any }
+		if c := getJSON(t, base+"/api/collections/water_sources/items/999999", &got); c != 200 || got.Properties["name"] != "重启测试" {
+			t.Errorf("after restart: %d %v", c, got)
 		}
-		defer resp.Body.Close()
-		var got map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&got)
-		if resp.StatusCode != 200 || !strings.Contains(fmt.Sprint(got["properties"]), "重启测试") {
-			t.Errorf("after restart: %d %v", resp.StatusCode, got)
+		var again collections
+		getJSON(t, base+"/api/collections", &again)
+		if n, was := again.count(layers.WaterSources), first.count(layers.WaterSources); n != was+1 {
+			t.Errorf("water_sources: %d after restart, %d before plus one expected (demo reloaded?)", n, was)
 		}
 	})
 }
 
-func TestHelp(t *testing.T) {
-	var out bytes.Buffer
-	e := env{args: []string{"help"}, getenv: func(string) string { return "" }, stdout: &out, stderr: &out}
-	if err := run(context.Background(), e); err != nil || !strings.Contains(out.String(), "serve") {
-		t.Fatalf("%v %s", err, out.String())
+// TestServeRefuses: a bad flag value or a taken port fails at once,
+// before any data is loaded.
+func TestServeRefuses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range []string{"serve", "import", "export", "analyze", "fixtures"} {
-		out.Reset()
-		e.args = []string{c, "--help"}
-		_ = run(context.Background(), e)
-		if !strings.Contains(out.String(), "Usage: riskmap "+c) {
-			t.Errorf("%s --help: %s", c, out.String())
+	defer ln.Close()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--log-level", "verbose"}, "log-level"},
+		{[]string{"--addr", ln.Addr().String()}, "address already in use"},
+		{[]string{"--colour", "red"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		e, _, _ := testEnv(append([]string{"serve", "--data", dir}, tt.args...)...)
+		start := time.Now()
+		if err := run(context.Background(), e); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
 		}
+		if el := time.Since(start); el > 5*time.Second {
+			t.Errorf("%v: failed after %v", tt.args, el)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%v: wrote into the data dir", tt.args)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	e, out, _ := testEnv("--help")
+	if err := run(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	for name := range commands() {
+		if !strings.Contains(out.String(), "  "+name+" ") {
+			t.Errorf("riskmap --help does not list %s:\n%s", name, out)
+		}
+	}
+	for name := range commands() {
+		if name == "version" || name == "tiles" {
+			continue
+		}
+		e, _, errs := testEnv(name, "--help")
+		if err := run(context.Background(), e); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errs.String(), "Usage: riskmap "+name) {
+			t.Errorf("%s --help: %v\n%s", name, err, errs)
+		}
+	}
+	e, _, errs := testEnv("tiles", "export", "--help")
+	if err := run(context.Background(), e); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errs.String(), "Usage: riskmap tiles export") {
+		t.Errorf("tiles export --help: %v\n%s", err, errs)
+	}
+	e, out, _ = testEnv("version")
+	if err := run(context.Background(), e); err != nil || !strings.HasPrefix(out.String(), "riskmap ") {
+		t.Errorf("version: %v %q", err, out)
+	}
+	e, _, _ = testEnv("frobnicate")
+	if err := run(context.Background(), e); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %v", err)
+	}
+}
+
+// TestReadmeConfiguration keeps the README's configuration table true to
+// `riskmap serve --help`: every flag and environment variable is in it.
+func TestReadmeConfiguration(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, help := testEnv("serve", "--help")
+	_ = run(context.Background(), e)
+	flags := regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllStringSubmatch(help.String(), -1)
+	envs := regexp.MustCompile(`env (RISKMAP_[A-Z_]+)`).FindAllStringSubmatch(help.String(), -1)
+	if len(flags) < 5 || len(envs) < 4 {
+		t.Fatalf("parsed %d flags, %d env vars from:\n%s", len(flags), len(envs), help)
+	}
+	for _, f := range flags {
+		if !bytes.Contains(readme, []byte("| `--"+f[1]+"`")) {
+			t.Errorf("README's configuration table lacks --%s", f[1])
+		}
+	}
+	for _, v := range envs {
+		if !bytes.Contains(readme, []byte("`"+v[1]+"`")) {
+			t.Errorf("README's configuration table lacks %s", v[1])
+		}
+	}
+}
+
+func TestFixturesCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates the demo dataset")
+	}
+	dir := t.TempDir()
+	e, out, _ := testEnv("fixtures", "--profile", "demo", "--out", dir)
+	if err := run(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Profile string
+		Layers  map[string]int
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil || m.Profile != "demo" || len(m.Layers) != 13 {
+		t.Fatalf("manifest %v %+v", err, m)
+	}
+	for _, l := range layers.NewCatalog().Base() {
+		var fc struct {
+			Type     string
+			Features []json.RawMessage
+		}
+		b, err := os.ReadFile(filepath.Join(dir, l.ID+".geojson"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &fc); err != nil || fc.Type != "FeatureCollection" || len(fc.Features) != m.Layers[l.ID] || len(fc.Features) == 0 {
+			t.Errorf("%s.geojson: %v, %d features, manifest %d", l.ID, err, len(fc.Features), m.Layers[l.ID])
+		}
+		if !strings.Contains(out.String(), l.ID) {
+			t.Errorf("stdout does not report %s", l.ID)
+		}
+	}
+	e, _, _ = testEnv("fixtures", "--profile", "huge", "--out", dir)
+	if err := run(context.Background(), e); err == nil || !strings.Contains(fmt.Sprint(err), "huge") {
+		t.Errorf("bad profile: %v", err)
 	}
 }

@@ -82,13 +82,13 @@ func (sf storeFlags) open(ctx context.Context, onErr func(error)) (*app, error) 
 }
 
 func serve(ctx context.Context, e env) error {
-	fs := flags(e, "serve", "serve [--addr :8080] [--data DIR | --db URL]")
+	fs := flags(e, "serve", "serve [--addr :8080] [--data DIR | --db URL] [--profile demo|large] [--rules FILE] [--log-level info]")
 	var sf storeFlags
 	sf.register(fs, e)
 	addr := fs.String("addr", envOr(e, "RISKMAP_ADDR", ":8080"), "listen address (env RISKMAP_ADDR)")
-	profile := fs.String("demo", "demo", "dataset to load into an empty store: demo or large")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	timeout := fs.Duration("timeout", 30*time.Second, "per-request time limit")
+	profile := fs.String("profile", "demo", "dataset loaded into an empty store: demo or large")
+	level := fs.String("log-level", envOr(e, "RISKMAP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env RISKMAP_LOG_LEVEL)")
+	timeout := fs.Duration("timeout", 30*time.Second, "time limit of one request")
 	cacheMB := fs.Int64("tile-cache-mb", 256, "memory for cached tiles, in MiB")
 	if err := fs.Parse(e.args); err != nil {
 		return err
@@ -97,6 +97,12 @@ func serve(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	// listen first: a taken port fails at once, not after loading the data
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	a, err := sf.open(ctx, func(err error) { log.Error("analysis update failed", "err", err) })
 	if err != nil {
 		return err
@@ -116,10 +122,6 @@ func serve(ctx context.Context, e env) error {
 	th.Watch(a.store)
 	h := web.New(web.Deps{Store: a.store, Catalog: a.cat, Analyses: a.engine, Tiles: th, Log: log, Timeout: *timeout})
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: *timeout + 10*time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
