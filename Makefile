@@ -1,36 +1,47 @@
 # riskmap — build, run and test. `make run` serves the Banan demo on the
 # embedded store at http://localhost:8080; `make test` runs every test.
-GO        ?= go
-ADDR      ?= :8080
-DATA      ?= ./data
-DEB_PKGS  := postgresql-15-postgis-3 gdal-bin chromium
-FUZZTIME  ?= 30s
+GO          ?= go
+ADDR        ?= :8080
+DATA        ?= ./data
+FUZZTIME    ?= 30s
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DEB_PKGS    := postgresql-15-postgis-3 gdal-bin chromium
+# Packages left out of the race run: they start no goroutines, and the
+# race detector makes them 5–6× slower (fixtures 7 s → 45 s, importers
+# 5 s → 30 s on two cores). They still run in the full, race-free pass.
+NORACE      := riskmap/fixtures riskmap/importers
 
 .PHONY: all build run test test-short deps vet bench fuzz lint clean
 
-all: vet test build
+all: lint test build
 
 build:
-	CGO_ENABLED=1 $(GO) build -o bin/riskmap ./cmd/riskmap
+	CGO_ENABLED=1 $(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/riskmap ./cmd/riskmap
 
 run: build
 	./bin/riskmap serve --addr $(ADDR) --data $(DATA)
 
 # deps installs, on Debian as root, the packages the tests use (PostGIS for
-# the PostgreSQL store, GDAL's ogrinfo as a client, Chromium for the page);
-# it does nothing when they are present.
+# the PostgreSQL store, GDAL's ogrinfo as a reference reader, Chromium for
+# the page); with all of them present it does nothing, not even apt-get
+# update.
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-		else echo "missing Debian packages:$$missing (install them, or run as root)"; fi; \
-	fi
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "missing Debian packages:$$missing (install them, or run make deps as root); the tests that need them will skip"; fi
 
 vet:
 	$(GO) vet ./...
 
+# test: the race detector over the concurrent code in -short mode (which
+# skips the tests that generate the whole demo dataset), then every test in
+# full without it.
 test: deps vet
+	$(GO) test -race -short -count=1 $$($(GO) list ./... | grep -vxF $(addprefix -e ,$(NORACE)))
 	$(GO) test -count=1 ./...
 
 test-short:
@@ -39,7 +50,7 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# fuzz runs every fuzz target for FUZZTIME each.
+# fuzz runs every Fuzz* target of every package for FUZZTIME each.
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
@@ -48,7 +59,7 @@ fuzz:
 	done
 
 lint: vet
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run $(STATICCHECK) ./...
 
 clean:
 	rm -rf bin
