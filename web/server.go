@@ -64,7 +64,7 @@ func New(d Deps) http.Handler {
 		get("/api/analyses/{id}", s.analysis)
 	}
 	if d.Tiles != nil {
-		get("/tiles/{ids}/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt", func(w http.ResponseWriter, r *http.Request) error {
+		get("/tiles/{ids}/{z}/{x}/{y}.mvt", func(w http.ResponseWriter, r *http.Request) error {
 			v := mux.Vars(r)
 			return d.Tiles.Tile(w, r, v["ids"], v["z"], v["x"], v["y"])
 		})
