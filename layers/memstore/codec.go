@@ -317,7 +317,7 @@ func checkGeometry(g orb.Geometry) error {
 		return fmt.Errorf("unsupported geometry type %s", g.GeoJSONType())
 	}
 	n, finite := 0, true
-	visit(g, func(p orb.Point) {
+	layers.EachPoint(g, func(p orb.Point) {
 		n++
 		if math.IsNaN(p[0]) || math.IsNaN(p[1]) || math.IsInf(p[0], 0) || math.IsInf(p[1], 0) {
 			finite = false
@@ -330,33 +330,4 @@ func checkGeometry(g orb.Geometry) error {
 		return errors.New("geometry has a NaN or infinite coordinate")
 	}
 	return nil
-}
-
-func visit(g orb.Geometry, fn func(orb.Point)) {
-	switch x := g.(type) {
-	case orb.Point:
-		fn(x)
-	case orb.MultiPoint:
-		for _, p := range x {
-			fn(p)
-		}
-	case orb.LineString:
-		for _, p := range x {
-			fn(p)
-		}
-	case orb.MultiLineString:
-		for _, l := range x {
-			visit(l, fn)
-		}
-	case orb.Polygon:
-		for _, r := range x {
-			for _, p := range r {
-				fn(p)
-			}
-		}
-	case orb.MultiPolygon:
-		for _, p := range x {
-			visit(p, fn)
-		}
-	}
 }

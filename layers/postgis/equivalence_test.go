@@ -11,6 +11,7 @@ import (
 	"riskmap/layers"
 	"riskmap/layers/memstore"
 	"riskmap/layers/postgis"
+	"riskmap/layers/postgis/pgtest"
 )
 
 // TestEquivalence loads the demo dataset into both stores and checks that
@@ -21,7 +22,7 @@ func TestEquivalence(t *testing.T) {
 		t.Skip("loads the demo dataset into PostGIS")
 	}
 	ctx := context.Background()
-	dsn := freshDB(t)
+	dsn := pgtest.Database(t)
 	pg, err := postgis.Open(ctx, dsn, layers.NewCatalog())
 	if err != nil {
 		t.Fatal(err)
