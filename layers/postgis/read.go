@@ -52,6 +52,11 @@ func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Featur
 		if err := fn(f); err != nil {
 			return err
 		}
+		// pgx may have buffered the rest of the result: a cancelled
+		// context must stop the iteration even when no read is pending.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("postgis: query %s: %w", q.Layer, err)
+		}
 	}
 	return wrap(ctx, "query "+q.Layer, rows.Err())
 }
