@@ -37,6 +37,12 @@ type Observed struct {
 // Observe wraps s.
 func Observe(s Store) *Observed { return &Observed{Store: s} }
 
+// View lends the wrapped store's features when it is a Viewer and
+// copies them otherwise (see layers.View).
+func (o *Observed) View(ctx context.Context, q Query, fn func(Feature) error) error {
+	return View(ctx, o.Store, q, fn)
+}
+
 // Subscribe registers fn; it is called after every successful write.
 // Subscribe before serving: the list is not guarded against concurrent
 // writes.

@@ -140,7 +140,8 @@ func BenchmarkNearest(b *testing.B) {
 
 // BenchmarkQueryBBox: features in a 1 km² box out of 600,000 clustered
 // ~20 m buildings, the box centred where buildings are (target ≤ 200
-// µs/op). "features/op" is the mean number returned.
+// µs/op), read as copies (Query), lent (View) and counted. "features/op"
+// is the mean number returned.
 func BenchmarkQueryBBox(b *testing.B) {
 	benchQueryBBoxWith(b, load(b, benchBuildings(600_000)))
 }
@@ -152,29 +153,35 @@ func benchQueryBBoxWith(b *testing.B, s *Store) {
 		boxes[i] = geo.ExpandBound(probes.point().Bound(), 500)
 	}
 	ctx := context.Background()
-	run := func(b *testing.B, filters []layers.Filter, count bool) {
+	run := func(b *testing.B, filters []layers.Filter, op string) {
 		b.ReportAllocs()
 		i, n := 0, 0
 		for b.Loop() {
 			q := layers.Query{Layer: layers.Buildings, BBox: boxes[i%len(boxes)], Filters: filters}
 			i++
-			if count {
-				c, err := s.Count(ctx, q)
-				if err != nil {
-					b.Fatal(err)
-				}
+			var err error
+			switch op {
+			case "count":
+				var c int
+				c, err = s.Count(ctx, q)
 				n += c
-				continue
+			case "query": // copies, the Store contract
+				err = s.Query(ctx, q, func(layers.Feature) error { n++; return nil })
+			case "view": // lent, read-only (layers.Viewer)
+				err = s.View(ctx, q, func(layers.Feature) error { n++; return nil })
 			}
-			if err := s.Query(ctx, q, func(layers.Feature) error { n++; return nil }); err != nil {
+			if err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64(n)/float64(i), "features/op")
 	}
-	b.Run("query", func(b *testing.B) { run(b, nil, false) })
-	b.Run("query_filtered", func(b *testing.B) { run(b, []layers.Filter{layers.Eq("use", "high_rise")}, false) })
-	b.Run("count", func(b *testing.B) { run(b, nil, true) })
+	highRise := []layers.Filter{layers.Eq("use", "high_rise")}
+	b.Run("query", func(b *testing.B) { run(b, nil, "query") })
+	b.Run("view", func(b *testing.B) { run(b, nil, "view") })
+	b.Run("query_filtered", func(b *testing.B) { run(b, highRise, "query") })
+	b.Run("view_filtered", func(b *testing.B) { run(b, highRise, "view") })
+	b.Run("count", func(b *testing.B) { run(b, nil, "count") })
 	b.Run("page100", func(b *testing.B) {
 		b.ReportAllocs()
 		i := 0

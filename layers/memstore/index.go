@@ -16,71 +16,40 @@ import (
 
 // item is one stored feature with its bounds. Items are immutable once
 // indexed: a replacement is a new item, so readers may keep pointers
-// collected under the read lock and copy them after releasing it.
-//
-// Properties are a slice sorted by name rather than a map: a Go map of a
-// few entries spans several cache lines, and reading stored features is
-// bound by cache misses, not by building the caller's map.
+// collected under the read lock and copy (Query) or lend (View) them
+// after releasing it. The geometry and the property map are the store's
+// own and are never modified.
 type item struct {
 	id    int64
 	layer string
 	geom  orb.Geometry
-	props []prop
+	props map[string]any // nil when there are none
 	b     orb.Bound
 }
 
-type prop struct {
-	k string
-	v any
-}
-
+// newItem indexes a feature the store owns (see prepare).
 func newItem(f layers.Feature) *item {
 	it := &item{id: f.ID, layer: f.Layer, geom: f.Geometry, b: f.Geometry.Bound()}
 	if len(f.Props) > 0 {
-		it.props = make([]prop, 0, len(f.Props))
-		for k, v := range f.Props {
-			it.props = append(it.props, prop{k, v})
-		}
-		slices.SortFunc(it.props, func(a, b prop) int { return cmp.Compare(a.k, b.k) })
+		it.props = f.Props
 	}
 	return it
 }
 
-// get returns a property and whether it is present.
-func (it *item) get(k string) (any, bool) {
-	for _, p := range it.props {
-		if p.k == k {
-			return p.v, true
-		}
-	}
-	return nil, false
-}
-
 func (it *item) match(fs []layers.Filter) bool {
 	for _, f := range fs {
-		if !f.MatchValue(it.get(f.Field)) {
+		v, ok := it.props[f.Field]
+		if !f.MatchValue(v, ok) {
 			return false
 		}
 	}
 	return true
 }
 
-// propMap returns the properties as a new map (nil when there are none).
-func (it *item) propMap() map[string]any {
-	if len(it.props) == 0 {
-		return nil
-	}
-	m := make(map[string]any, len(it.props))
-	for _, p := range it.props {
-		m[p.k] = p.v
-	}
-	return m
-}
-
-// feature returns the stored feature sharing the item's geometry: for
-// encoding only, never for a caller.
-func (it *item) feature() layers.Feature {
-	return layers.Feature{Layer: it.layer, ID: it.id, Geometry: it.geom, Props: it.propMap()}
+// lend returns the stored feature itself: for View and for encoding,
+// never for a caller of Query or Get.
+func (it *item) lend() layers.Feature {
+	return layers.Feature{Layer: it.layer, ID: it.id, Geometry: it.geom, Props: it.props}
 }
 
 func (it *item) entry() entry {

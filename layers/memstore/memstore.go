@@ -6,8 +6,9 @@
 //
 // The store is safe for concurrent readers and writers. Readers collect
 // what they need under a read lock and call back outside it, so a callback
-// may itself use the store. Stored features are immutable; callers receive
-// clones.
+// may itself use the store. Stored features are immutable; Query, Get and
+// Nearest hand out clones, View lends the stored features to readers that
+// only look (layers.Viewer).
 package memstore
 
 import (
@@ -35,7 +36,10 @@ type Store struct {
 	disk *disk // nil when memory only
 }
 
-var _ layers.Store = (*Store)(nil)
+var (
+	_ layers.Store  = (*Store)(nil)
+	_ layers.Viewer = (*Store)(nil)
+)
 
 // New returns an empty store held in memory only. Its Close does nothing:
 // the data stays and the store stays usable.
@@ -130,8 +134,21 @@ func (s *Store) read(layer string, fn func(*index)) error {
 // Query calls fn with a copy of each feature matching q, in id order. The
 // features are those stored when the query began.
 func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Feature) error) error {
+	var c cloner
+	return s.each(ctx, "query", q, func(it *item) error { return fn(c.feature(it)) })
+}
+
+// View is Query without the copies: fn receives the stored features
+// themselves and must neither modify nor keep them (see layers.Viewer).
+func (s *Store) View(ctx context.Context, q layers.Query, fn func(layers.Feature) error) error {
+	return s.each(ctx, "view", q, func(it *item) error { return fn(it.lend()) })
+}
+
+// each collects the items matching q under the read lock, then calls fn
+// for each outside it, checking ctx now and then.
+func (s *Store) each(ctx context.Context, op string, q layers.Query, fn func(*item) error) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: query: %w", err)
+		return fmt.Errorf("memstore: %s: %w", op, err)
 	}
 	var items []*item
 	if err := s.read(q.Layer, func(ix *index) {
@@ -141,14 +158,13 @@ func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Featur
 	}); err != nil {
 		return err
 	}
-	var c cloner
 	for i, it := range items {
 		if i%64 == 63 {
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("memstore: query: %w", err)
+				return fmt.Errorf("memstore: %s: %w", op, err)
 			}
 		}
-		if err := fn(c.feature(it)); err != nil {
+		if err := fn(it); err != nil {
 			return err
 		}
 	}

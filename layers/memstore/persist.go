@@ -450,7 +450,7 @@ func (d *disk) compact(name string, ix *index) error {
 		for len(items) > 0 && err == nil {
 			fs = fs[:0]
 			for _, it := range items[:min(snapChunk, len(items))] {
-				fs = append(fs, it.feature())
+				fs = append(fs, it.lend())
 			}
 			items = items[len(fs):]
 			if buf, err = encodeUpsert(buf[:0], fs); err != nil {

@@ -556,19 +556,24 @@ func testCallbackError(t *testing.T, open func() (layers.Store, error)) {
 		{Layer: layers.WaterSources},
 		{Layer: layers.WaterSources, BBox: orb.Bound{Min: orb.Point{lon0, lat0 - 1}, Max: orb.Point{lon0 + 1, lat0 + 1}}},
 	} {
-		var seen []int64
-		err := s.Query(t.Context(), q, func(f layers.Feature) error {
-			seen = append(seen, f.ID)
-			if len(seen) == 3 {
-				return stop
+		for name, read := range map[string]func(context.Context, layers.Query, func(layers.Feature) error) error{
+			"query": s.Query,
+			"view":  func(ctx context.Context, q layers.Query, fn func(layers.Feature) error) error { return layers.View(ctx, s, q, fn) },
+		} {
+			var seen []int64
+			err := read(t.Context(), q, func(f layers.Feature) error {
+				seen = append(seen, f.ID)
+				if len(seen) == 3 {
+					return stop
+				}
+				return nil
+			})
+			if !errors.Is(err, stop) {
+				t.Errorf("%s = %v, want the callback's error", name, err)
 			}
-			return nil
-		})
-		if !errors.Is(err, stop) {
-			t.Errorf("query = %v, want the callback's error", err)
-		}
-		if !slices.Equal(seen, []int64{1, 2, 3}) {
-			t.Errorf("callback saw %v, want [1 2 3]", seen)
+			if !slices.Equal(seen, []int64{1, 2, 3}) {
+				t.Errorf("%s: callback saw %v, want [1 2 3]", name, seen)
+			}
 		}
 	}
 }

@@ -240,6 +240,19 @@ func testOracle(t *testing.T, open func() (layers.Store, error)) {
 					t.Fatalf("query %+v: feature %d: %s", q, f.ID, d)
 				}
 			}
+			// View (lent features when the store is a Viewer, through an
+			// Observed wrapper too) yields what Query does
+			for _, v := range []layers.Store{s, layers.Observe(s)} {
+				got := viewAll(t, v, q)
+				if !slices.Equal(ids(got), want) {
+					t.Fatalf("view %+v:\n got  %v\n want %v", q, ids(got), want)
+				}
+				for _, f := range got {
+					if d := sameFeature(f, o.model[l][f.ID]); d != "" {
+						t.Fatalf("view %+v: feature %d: %s", q, f.ID, d)
+					}
+				}
+			}
 			if n := count(t, s, q); n != len(want) {
 				t.Fatalf("count %+v = %d, want %d", q, n, len(want))
 			}
@@ -248,6 +261,9 @@ func testOracle(t *testing.T, open func() (layers.Store, error)) {
 				q.Limit = 1 + o.r.Intn(len(want))
 				if got, exp := ids(queryAll(t, s, q)), page(want, q.AfterID, q.Limit); !slices.Equal(got, exp) {
 					t.Fatalf("page %+v: %v, want %v", q, got, exp)
+				}
+				if got, exp := ids(viewAll(t, s, q)), page(want, q.AfterID, q.Limit); !slices.Equal(got, exp) {
+					t.Fatalf("view page %+v: %v, want %v", q, got, exp)
 				}
 			}
 		}

@@ -133,6 +133,19 @@ func queryAll(t *testing.T, s layers.Store, q layers.Query) []layers.Feature {
 	return out
 }
 
+// viewAll returns clones of what layers.View lends.
+func viewAll(t *testing.T, s layers.Store, q layers.Query) []layers.Feature {
+	t.Helper()
+	var out []layers.Feature
+	if err := layers.View(t.Context(), s, q, func(f layers.Feature) error {
+		out = append(out, f.Clone())
+		return nil
+	}); err != nil {
+		t.Fatalf("view %+v: %v", q, err)
+	}
+	return out
+}
+
 func ids(fs []layers.Feature) []int64 {
 	out := make([]int64, len(fs))
 	for i, f := range fs {
