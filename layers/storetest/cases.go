@@ -558,7 +558,9 @@ func testCallbackError(t *testing.T, open func() (layers.Store, error)) {
 	} {
 		for name, read := range map[string]func(context.Context, layers.Query, func(layers.Feature) error) error{
 			"query": s.Query,
-			"view":  func(ctx context.Context, q layers.Query, fn func(layers.Feature) error) error { return layers.View(ctx, s, q, fn) },
+			"view": func(ctx context.Context, q layers.Query, fn func(layers.Feature) error) error {
+				return layers.View(ctx, s, q, fn)
+			},
 		} {
 			var seen []int64
 			err := read(t.Context(), q, func(f layers.Feature) error {
