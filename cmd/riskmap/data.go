@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,6 +165,7 @@ func importCmd(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	written := 0
 	for _, path := range fs.Args() {
 		src, err := importers.Open(ctx, path, *table)
 		if err != nil {
@@ -171,18 +173,46 @@ func importCmd(ctx context.Context, e env) error {
 		}
 		bar := newProgress(e, src)
 		opt.Progress = bar.update
-		rep, err := importers.Import(ctx, a.store, l, src, opt)
+		// into the store itself: the analyses are recomputed once at the end
+		rep, err := importers.Import(ctx, a.raw, l, src, opt)
 		bar.done()
 		src.Close()
 		if err != nil {
-			return fmt.Errorf("%w (nothing was written)", err)
+			err = fmt.Errorf("%w (nothing was written)", err)
+			if written > 0 {
+				err = errors.Join(err, refresh(ctx, e, a, l.ID))
+			}
+			return err
 		}
+		written += rep.Written
 		fmt.Fprintf(e.stdout, "%s: %d read, %d written, %d rejected into %s in %s (%.0f rows/s)\n", filepath.Base(path),
 			rep.Read, rep.Written, rep.Rejected, rep.Layer, rep.Duration.Round(time.Millisecond), float64(rep.Read)/max(rep.Duration.Seconds(), 1e-3))
 		if len(rep.Ignored) > 0 {
 			fmt.Fprintf(e.stdout, "  columns with no field (not imported; use --map): %s\n", strings.Join(rep.Ignored, ", "))
 		}
 	}
+	if written == 0 {
+		return nil
+	}
+	return refresh(ctx, e, a, l.ID)
+}
+
+// refresh recomputes, once, the analyses that read the given layer.
+func refresh(ctx context.Context, e env, a *app, layer string) error {
+	var ids []string
+	for _, an := range a.engine.Analyses() {
+		if slices.Contains(an.Inputs(), layer) {
+			ids = append(ids, an.ID())
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := a.engine.Refresh(ctx, ids...); err != nil {
+		return fmt.Errorf("recomputing the analyses after the import: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "analyses %s recomputed in %s\n", strings.Join(ids, ", "), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -276,6 +306,10 @@ func loadFixtures(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	gen := time.Since(start)
+	start = time.Now()
+	// straight into the store, a layer per transaction; the analyses are
+	// computed once afterwards
 	err = ds.Load(ctx, a.raw, func(layer string, done, total int) {
 		if done == total {
 			fmt.Fprintf(e.stderr, "%-20s %7d\n", layer, total)
@@ -284,11 +318,13 @@ func loadFixtures(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	load := time.Since(start)
+	start = time.Now()
 	if err := a.engine.Refresh(ctx); err != nil {
 		return fmt.Errorf("running the analyses: %w", err)
 	}
-	el := time.Since(start)
-	fmt.Fprintf(e.stdout, "loaded %d features (%s) and computed the analyses in %s (%.0f features/s)\n",
-		ds.Count(), p, el.Round(time.Millisecond), float64(ds.Count())/el.Seconds())
+	fmt.Fprintf(e.stdout, "generated %d features (%s) in %s, loaded in %s (%.0f features/s), computed the analyses in %s\n",
+		ds.Count(), p, gen.Round(time.Millisecond), load.Round(time.Millisecond), float64(ds.Count())/load.Seconds(),
+		time.Since(start).Round(time.Millisecond))
 	return nil
 }

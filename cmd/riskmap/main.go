@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"serve":         {"serve the web map and the API (loads the Banan demo into an empty data dir)", serve},
 		"fixtures":      {"write the demo dataset as GeoJSON files", writeFixtures},
 		"load-fixtures": {"load the demo (or large) dataset into the store (--db for PostGIS)", loadFixtures},
+		"migrate":       {"apply the database migrations embedded in the binary to PostGIS and report the version", migrateCmd},
 		"import":        {"import GeoJSON, CSV, Shapefile or GeoPackage files into a layer", importCmd},
 		"export":        {"export layers as GeoJSON, CSV or a GeoPackage", exportCmd},
 		"analyze":       {"run an analysis and print its summary and results", analyzeCmd},

@@ -41,8 +41,14 @@
 // batches as pipelined INSERT … ON CONFLICT statements, large ones (more than
 // 1,000 rows by default) by COPY in binary format with EWKB geometries into a
 // temporary staging table followed by one INSERT … SELECT … ON CONFLICT (id)
-// DO UPDATE. A large batch into an empty table is copied straight into it
-// with its secondary indexes dropped and rebuilt after the load.
+// DO UPDATE. A large batch into an empty table is merged with its secondary
+// indexes dropped and rebuilt after the load.
+//
+// Imports stream through BeginBulk (layers.Bulk): one transaction for the
+// whole import, each batch copied into the staging table and merged, the
+// staging table truncated, so memory does not grow with the import; Commit
+// makes all of it visible at once, and an error or a cancelled context
+// leaves the layer as it was.
 //
 // Queries are parameterised SQL; column names come only from the catalog.
 // Bounding-box queries use the GiST index (geom && envelope) and then compare

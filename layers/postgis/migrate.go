@@ -57,6 +57,24 @@ func Migrations() ([]Migration, error) {
 	return out, nil
 }
 
+// Version returns the highest migration applied to the database, 0 when
+// none is (a database riskmap never opened).
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var exists bool
+	var v *int32
+	err := s.pool.QueryRow(ctx, "SELECT to_regclass('riskmap_migrations') IS NOT NULL").Scan(&exists)
+	if err == nil && exists {
+		err = s.pool.QueryRow(ctx, "SELECT max(version) FROM riskmap_migrations").Scan(&v)
+	}
+	if err != nil {
+		return 0, wrap(ctx, "migration version", err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return int(*v), nil
+}
+
 // Migrate applies pending migrations, creates the tables of catalog layers
 // no migration covers (recreating derived layers whose schema changed) and
 // checks every table against the catalog. It runs in one transaction under

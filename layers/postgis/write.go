@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"riskmap/layers"
 )
-
-// stagingTable is the temporary table a large Upsert copies into.
-const stagingTable = "riskmap_stage"
 
 // Upsert validates fs against the layer schema (see layers.Layer Normalize;
 // the callers' features are not modified) and inserts or replaces them by
@@ -90,72 +86,16 @@ func (t *table) insert(ctx context.Context, tx pgx.Tx, fs []layers.Feature) erro
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// copy loads a large batch. Into an empty table it copies straight in,
-// with the secondary indexes dropped and rebuilt afterwards (building a
-// GiST index over sorted input is several times faster than growing it row
-// by row); otherwise it copies into a temporary staging table and merges
-// with one INSERT … SELECT … ON CONFLICT. The table is locked against
-// other writers (not readers) for the transaction.
+// copy loads a large batch by the same path as a bulk load.
 func (t *table) copy(ctx context.Context, tx pgx.Tx, fs []layers.Feature) error {
-	if _, err := tx.Exec(ctx, "LOCK TABLE "+t.name+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+	l := &loader{t: t, tx: tx}
+	if err := l.begin(ctx); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+	if err := l.write(ctx, fs); err != nil {
 		return err
 	}
-	var empty bool
-	if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT FROM "+t.name+")").Scan(&empty); err != nil {
-		return err
-	}
-	if empty {
-		return t.load(ctx, tx, fs)
-	}
-	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE "+stagingTable+" (LIKE "+t.name+") ON COMMIT DROP"); err != nil {
-		return err
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, t.copyCols, &copySource{t: t, fs: fs}); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, fmt.Sprintf(t.mergeSQL, stagingTable))
-	return err
-}
-
-// load copies fs into the empty table with its secondary indexes rebuilt
-// after the load.
-func (t *table) load(ctx context.Context, tx pgx.Tx, fs []layers.Feature) error {
-	rows, err := tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-FROM pg_index i WHERE i.indrelid = $1::regclass
-AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, t.name)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var names, defs []string
-	for rows.Next() {
-		var n, d string
-		if err := rows.Scan(&n, &d); err != nil {
-			return err
-		}
-		names, defs = append(names, n), append(defs, d)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(names) > 0 {
-		if _, err := tx.Exec(ctx, "DROP INDEX "+strings.Join(names, ", ")); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.layer.ID}, t.copyCols, &copySource{t: t, fs: fs}); err != nil {
-		return err
-	}
-	for _, d := range defs {
-		if _, err := tx.Exec(ctx, d); err != nil {
-			return err
-		}
-	}
-	_, err = tx.Exec(ctx, "ANALYZE "+t.name)
-	return err
+	return l.finish(ctx)
 }
 
 // copySource feeds COPY one feature at a time, encoding as it goes.

@@ -52,6 +52,10 @@ func Run(t *testing.T, f Factory) {
 		{"Persistence", testPersistence},
 		{"Concurrency", testConcurrency},
 		{"Oracle", testOracle},
+		{"BulkLoad", testBulkLoad},
+		{"BulkEmptyLayer", testBulkEmptyLayer},
+		{"BulkAllOrNothing", testBulkAllOrNothing},
+		{"BulkCanceled", testBulkCanceled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,185 @@
+package postgis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"riskmap/layers"
+)
+
+// stagingTable is the temporary table COPY loads into before each merge.
+const stagingTable = "riskmap_stage"
+
+var _ layers.Bulk = (*Store)(nil)
+
+// BeginBulk implements layers.Bulk: it opens a transaction that holds one
+// pooled connection until Commit or Rollback (the caller must call one of
+// them). Each Write is validated, copied into a temporary staging table by
+// binary COPY and merged into the layer with INSERT … ON CONFLICT (id) DO
+// UPDATE, so memory stays flat however many rows stream through and a
+// later feature with the same id replaces an earlier one. Nothing is
+// visible to others before Commit; an error or a cancelled context aborts
+// the transaction and leaves the layer as it was.
+//
+// The layer's table is locked against other writers (not readers) until
+// the end. When it is empty at the start, its secondary indexes are
+// dropped and rebuilt at Commit (building a GiST index over the loaded
+// rows is several times faster than growing it row by row); readers of
+// that layer then wait for the load to end.
+func (s *Store) BeginBulk(ctx context.Context, layer string) (layers.BulkWriter, error) {
+	t, err := s.table(layer)
+	if err != nil {
+		return nil, err
+	}
+	op := "bulk load " + layer
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	b := &bulk{loader: loader{t: t, tx: tx}, op: op}
+	if err := b.begin(ctx); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, writeError(ctx, op, err)
+	}
+	return b, nil
+}
+
+// bulk is a layers.BulkWriter over one transaction.
+type bulk struct {
+	loader
+	op  string
+	err error // the first failure: the transaction is dead, only Rollback remains
+}
+
+func (b *bulk) Write(ctx context.Context, fs []layers.Feature) error {
+	if b.err != nil {
+		return b.err
+	}
+	owned, err := b.t.prepare(fs)
+	if err == nil {
+		err = b.write(ctx, owned)
+	}
+	if err != nil {
+		b.err = writeError(ctx, b.op, err)
+		return b.err
+	}
+	return nil
+}
+
+func (b *bulk) Commit(ctx context.Context) error {
+	if b.err != nil {
+		return b.err
+	}
+	err := b.finish(ctx)
+	if err == nil {
+		err = b.tx.Commit(ctx)
+	}
+	if err != nil {
+		_ = b.tx.Rollback(context.WithoutCancel(ctx))
+		b.err = writeError(ctx, b.op, err)
+		return b.err
+	}
+	b.err = errors.New("postgis: " + b.op + ": already committed")
+	return nil
+}
+
+// Rollback discards everything written; after Commit it does nothing.
+func (b *bulk) Rollback(ctx context.Context) error {
+	if err := b.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return wrap(ctx, "rollback "+b.op, err)
+	}
+	return nil
+}
+
+// loader streams batches into a table inside a transaction.
+type loader struct {
+	t     *table
+	tx    pgx.Tx
+	fresh bool     // the table was empty: secondary indexes dropped
+	index []string // their definitions, rebuilt by finish
+}
+
+// begin locks the table against other writers, drops the secondary
+// indexes of an empty table and creates the staging table.
+func (l *loader) begin(ctx context.Context) error {
+	t, tx := l.t, l.tx
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+t.name+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT FROM "+t.name+")").Scan(&l.fresh); err != nil {
+		return err
+	}
+	if l.fresh {
+		if err := l.dropIndexes(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, "CREATE TEMP TABLE "+stagingTable+" (LIKE "+t.name+") ON COMMIT DROP")
+	return err
+}
+
+// dropIndexes drops the indexes that back no constraint (the primary key
+// stays: the merge needs it) and remembers their definitions.
+func (l *loader) dropIndexes(ctx context.Context) error {
+	rows, err := l.tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i WHERE i.indrelid = $1::regclass
+AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, l.t.name)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n, d string
+		if err := rows.Scan(&n, &d); err != nil {
+			rows.Close()
+			return err
+		}
+		names, l.index = append(names, n), append(l.index, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	// ACCESS EXCLUSIVE until the end: readers of this layer wait
+	_, err = l.tx.Exec(ctx, "DROP INDEX "+strings.Join(names, ", "))
+	return err
+}
+
+// write copies normalised features without repeated ids into the staging
+// table and merges them into the table.
+func (l *loader) write(ctx context.Context, fs []layers.Feature) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, l.t.copyCols, &copySource{t: l.t, fs: fs}); err != nil {
+		return err
+	}
+	// one round trip: simple protocol runs both statements
+	_, err := l.tx.Exec(ctx, fmt.Sprintf(l.t.mergeSQL, stagingTable)+"; TRUNCATE "+stagingTable)
+	return err
+}
+
+// finish rebuilds dropped indexes and refreshes the planner's statistics
+// of a freshly loaded table.
+func (l *loader) finish(ctx context.Context) error {
+	if !l.fresh {
+		return nil
+	}
+	for _, d := range l.index {
+		if _, err := l.tx.Exec(ctx, d); err != nil {
+			return err
+		}
+	}
+	_, err := l.tx.Exec(ctx, "ANALYZE "+l.t.name)
+	return err
+}
