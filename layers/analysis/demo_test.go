@@ -49,14 +49,21 @@ func demoEngine(t *testing.T) (*analysis.Engine, *layers.Observed) {
 }
 
 // has reports whether a derived layer holds a feature with the given id
-// or whose prop equals id.
-func has(t *testing.T, st layers.Store, layer, prop string, id int64) bool {
+// or whose prop equals id, and whose props also equal every entry of also
+// (a subject id alone is ambiguous across subject layers and kinds).
+func has(t *testing.T, st layers.Store, layer, prop string, id int64, also map[string]any) bool {
 	t.Helper()
 	found := false
 	err := st.Query(context.Background(), layers.Query{Layer: layer}, func(f layers.Feature) error {
-		if (prop == "" && f.ID == id) || (prop != "" && layers.Compare(f.Props[prop], id) == 0) {
-			found = true
+		if (prop == "" && f.ID != id) || (prop != "" && layers.Compare(f.Props[prop], id) != 0) {
+			return nil
 		}
+		for k, v := range also {
+			if layers.Compare(f.Props[k], v) != 0 {
+				return nil
+			}
+		}
+		found = true
 		return nil
 	})
 	if err != nil {
@@ -78,6 +85,16 @@ func TestDemoKnownCases(t *testing.T) {
 		cases[c.ID] = c
 	}
 	first := func(id string) int64 { return cases[id].FeatureIDs[0] }
+	// what a subject id must come with in the layers that mix subjects
+	subject := map[string]map[string]any{
+		"flood-underground": {"subject_layer": layers.Buildings, "kind": "underground"},
+		"flood-hazchem-30m": {"subject_layer": layers.Enterprises, "kind": "hazchem"},
+		"flood-shallow":     {"subject_layer": layers.Enterprises},
+		"yangtze-600m":      {"subject_layer": layers.Enterprises, "kind": analysis.ViolationYangtze},
+		"yangtze-1500m":     {"subject_layer": layers.Enterprises},
+		"quarry-300m":       {"subject_layer": layers.Buildings, "kind": analysis.ViolationQuarry},
+		"tailings-headtop":  {"subject_layer": layers.Mines, "kind": analysis.ViolationTailings},
+	}
 	checks := []struct {
 		caseID, layer, prop string
 		want                bool
@@ -108,12 +125,16 @@ func TestDemoKnownCases(t *testing.T) {
 		if _, ok := cases[c.caseID]; !ok {
 			t.Fatalf("no known case %q", c.caseID)
 		}
-		if got := has(t, st, c.layer, c.prop, first(c.caseID)); got != c.want {
+		if got := has(t, st, c.layer, c.prop, first(c.caseID), subject[c.caseID]); got != c.want {
 			t.Errorf("case %s (%s): found in %s = %v, want %v", c.caseID, cases[c.caseID].Expect, c.layer, got, c.want)
 		}
 	}
+	// the building 400 m from the quarry is no violation of any kind
+	if far := cases["quarry-300m"].FeatureIDs[2]; has(t, st, analysis.DistanceViolations, "subject_id", far, map[string]any{"subject_layer": layers.Buildings}) {
+		t.Errorf("quarry-300m: building %d, 400 m from the quarry, is a violation", far)
+	}
 	for _, id := range cases["water-gap-yudong"].FeatureIDs {
-		if !has(t, st, analysis.UncoveredBuildings, "", id) {
+		if !has(t, st, analysis.UncoveredBuildings, "", id, nil) {
 			t.Errorf("water-gap-yudong: building %d is not uncovered", id)
 		}
 	}
@@ -124,7 +145,7 @@ func TestDemoKnownCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		cell := geo.CellOf(b.Geometry.Bound().Center(), res)
-		if !has(t, st, analysis.ReachGaps, "", int64(cell)) {
+		if !has(t, st, analysis.ReachGaps, "", int64(cell), nil) {
 			t.Errorf("case %s: cell %v of building %d is not in reach_gaps", cid, cell, b.ID)
 		}
 	}

@@ -239,6 +239,33 @@ func TestWaterIncrementalMatchesFull(t *testing.T) {
 			t.Errorf("building %d: nearest hydrant %.2f m, uncovered=%v", b.ID, best, unc[b.ID])
 		}
 	}
+	// and a built-up cell (holding a building's bound centre) is a gap iff
+	// no in-service hydrant is within 150 m of its centre
+	res := int(analysis.DefaultRules().V(analysis.CoverageRes))
+	gaps := map[int64]bool{}
+	for _, f := range features(t, st, analysis.WaterGaps) {
+		gaps[f.ID] = true
+	}
+	cells := map[geo.Cell]bool{}
+	for _, b := range features(t, st, layers.Buildings) {
+		cells[geo.CellOf(b.Geometry.Bound().Center(), res)] = true
+	}
+	n := 0
+	for c := range cells {
+		best := math.Inf(1)
+		for _, h := range hyd {
+			best = math.Min(best, geo.Distance(geo.CellCenter(c), h))
+		}
+		if best > 150 {
+			n++
+		}
+		if (best > 150) != gaps[int64(c)] {
+			t.Errorf("cell %v: nearest hydrant %.2f m, gap=%v", c, best, gaps[int64(c)])
+		}
+	}
+	if n == 0 || len(gaps) != n {
+		t.Errorf("%d gaps stored, %d by brute force", len(gaps), n)
+	}
 }
 
 func features(t *testing.T, st layers.Store, layer string) []layers.Feature {
