@@ -15,10 +15,12 @@ import (
 // returns an error for writeError.
 type handlerFunc func(http.ResponseWriter, *http.Request) error
 
-// apiError is the JSON body of every error response.
+// apiError is the JSON body of every error response. Error repeats the
+// message under the name the dispatch and hazard contracts use.
 type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Error   string `json:"error"`
 }
 
 // trackWriter remembers whether the response has started, so that an
@@ -128,7 +130,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Del("Content-Disposition")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(apiError{Code: name, Message: msg})
+	_ = json.NewEncoder(w).Encode(apiError{Code: name, Message: msg, Error: msg})
 }
 
 // badRequest makes a client error with a message.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"riskmap/dispatch"
 	"riskmap/layers"
 	"riskmap/layers/analysis"
 )
@@ -34,7 +35,8 @@ type Deps struct {
 
 type server struct {
 	Deps
-	log *slog.Logger
+	log  *slog.Logger
+	disp *dispatch.Service
 }
 
 //go:embed static
@@ -48,7 +50,21 @@ func New(d Deps) http.Handler {
 	if d.Timeout == 0 {
 		d.Timeout = 30 * time.Second
 	}
-	s := &server{Deps: d, log: d.Log}
+	s := &server{Deps: d, log: d.Log, disp: dispatch.New(d.Store)}
+	if o, ok := d.Store.(*layers.Observed); ok {
+		// dispatch drives a road graph built from the roads layer
+		o.Subscribe(func(_ context.Context, c layers.Change) {
+			if c.Layer == layers.Roads {
+				s.disp.Invalidate()
+			}
+		})
+	}
+	return s.withTimeout(s.routes())
+}
+
+// routes registers every route.
+func (s *server) routes() *mux.Router {
+	d := s.Deps
 	r := mux.NewRouter()
 	get := func(path string, h handlerFunc) { r.Handle(path, s.handle(h)).Methods(http.MethodGet, http.MethodHead) }
 	get("/healthz", s.health)
@@ -59,6 +75,7 @@ func New(d Deps) http.Handler {
 	get("/api/collections/{id}", s.collection)
 	get("/api/collections/{id}/items", s.items)
 	get("/api/collections/{id}/items/{fid}", s.item)
+	get("/api/dispatch", s.dispatch)
 	if d.Analyses != nil {
 		get("/api/analyses", s.analyses)
 		get("/api/analyses/{id}", s.analysis)
@@ -83,8 +100,13 @@ func New(d Deps) http.Handler {
 	r.MethodNotAllowedHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: %s on %s (only GET and HEAD)", errMethod, r.Method, r.URL.Path)
 	})
+	return r
+}
+
+// withTimeout bounds each request by the server's timeout.
+func (s *server) withTimeout(r http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), d.Timeout)
+		ctx, cancel := context.WithTimeout(req.Context(), s.Timeout)
 		defer cancel()
 		r.ServeHTTP(w, req.WithContext(ctx))
 	})
