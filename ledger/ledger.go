@@ -273,14 +273,24 @@ func (l *Ledger) Transition(ctx context.Context, id int64, to, by, note string, 
 	}
 	reopen := (from == Accepted || from == Closed) && to == Rectifying
 	switch {
+	case reopen:
+		for _, k := range []string{"acceptance_officer", "acceptance_date", "closed_date"} {
+			delete(f.Props, k)
+		}
+	case to == Accepted:
+		f.Props["acceptance_date"] = today
+	case to == Closed:
+		f.Props["closed_date"] = today
+	}
+	if err := l.layer.Normalize(&f); err != nil {
+		return Hazard{}, err
+	}
+	switch {
 	case to == Assigned: // 五定: unit, person, deadline
 		err = need("responsible_unit", "responsible_person", "deadline")
 	case reopen:
 		if strings.TrimSpace(note) == "" {
 			err = bad("note", "re-opening needs a note saying why")
-		}
-		for _, k := range []string{"acceptance_officer", "acceptance_date", "closed_date"} {
-			delete(f.Props, k)
 		}
 	case to == Rectifying:
 		err = need("measures")
@@ -289,14 +299,8 @@ func (l *Ledger) Transition(ctx context.Context, id int64, to, by, note string, 
 		}
 	case to == Accepted:
 		err = need("acceptance_officer")
-		f.Props["acceptance_date"] = today
-	case to == Closed:
-		f.Props["closed_date"] = today
 	}
 	if err != nil {
-		return Hazard{}, err
-	}
-	if err := l.layer.Normalize(&f); err != nil {
 		return Hazard{}, err
 	}
 	Derive(f.Props, today)
