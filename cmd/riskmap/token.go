@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -37,9 +38,12 @@ func (sf storeFlags) openAuth(ctx context.Context) (auth.Store, *pgxpool.Pool, f
 
 func tokenCmd(ctx context.Context, e env) error {
 	const synopsis = "token create --name NAME --role viewer|editor|admin | token list | token revoke NAME|ID   [--data DIR | --db URL]"
-	if len(e.args) == 0 {
+	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "help" {
 		flags(e, "token", synopsis).Usage()
-		return errors.New("token: give create, list or revoke")
+		if len(e.args) == 0 {
+			return errors.New("token: give create, list or revoke")
+		}
+		return flag.ErrHelp
 	}
 	sub, args := e.args[0], e.args[1:]
 	fs := flags(e, "token "+sub, synopsis)
