@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,10 @@ const (
 var publicPaths = []string{"/", "/static/", "/healthz", "/api/whoami"}
 
 var errRateLimited = errors.New("too many writes")
+
+// varPattern is the pattern part of a route variable, left out of the
+// route templates in messages and the audit log.
+var varPattern = regexp.MustCompile(`:[^}]*}`)
 
 // identity returns who made the request (Anonymous when no token).
 func identity(r *http.Request) auth.Identity {
@@ -128,9 +133,10 @@ func (s *server) guard(next http.Handler) http.Handler {
 		tmpl := r.URL.Path
 		if cr := mux.CurrentRoute(r); cr != nil {
 			if t, err := cr.GetPathTemplate(); err == nil {
-				tmpl = t
+				tmpl = varPattern.ReplaceAllString(t, "}") // {id:[0-9]+} → {id}
 			}
 		}
+		w.Header().Add("Vary", "Authorization")
 		write := r.Method != http.MethodGet && r.Method != http.MethodHead
 		var note *auditNote
 		if write {
@@ -155,6 +161,10 @@ func (s *server) guard(next http.Handler) http.Handler {
 			}
 			s.writeError(w, r, err)
 			return
+		}
+		if id.Role != auth.Anonymous || s.Private {
+			// an answer that depends on the token is no shared cache's business
+			w = &privateWriter{ResponseWriter: w}
 		}
 		if write {
 			max := s.MaxBody
@@ -346,3 +356,33 @@ func (s *server) authRoutes(r *mux.Router) {
 	}
 	r.Handle("/api/collections/{id}/import", s.handle(s.importFile)).Methods(http.MethodPost)
 }
+
+// privateWriter turns Cache-Control "public" into "private" when the
+// headers are written.
+type privateWriter struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (w *privateWriter) fix() {
+	if w.done {
+		return
+	}
+	w.done = true
+	h := w.Header()
+	if cc := h.Get("Cache-Control"); strings.Contains(cc, "public") {
+		h.Set("Cache-Control", strings.Replace(cc, "public", "private", 1))
+	}
+}
+
+func (w *privateWriter) WriteHeader(code int) {
+	w.fix()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *privateWriter) Write(b []byte) (int, error) {
+	w.fix()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *privateWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -149,6 +149,14 @@ func TestSensitiveLayers(t *testing.T) {
 	if ids := strings.Join(list(auth.Viewer), ","); !strings.Contains(ids, vulnerable) {
 		t.Errorf("viewer collections: %s", ids)
 	}
+	// what a token sees is kept from shared caches
+	if cc := a.do(t, "GET", "/api/collections", auth.Viewer, "", nil).Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private") {
+		t.Errorf("viewer's collections: Cache-Control %q", cc)
+	}
+	resp := a.do(t, "GET", "/api/collections", auth.Anonymous, "", nil)
+	if cc := resp.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "public") || !strings.Contains(resp.Header.Get("Vary"), "Authorization") {
+		t.Errorf("anonymous collections: Cache-Control %q Vary %q", cc, resp.Header.Get("Vary"))
+	}
 	// the public layers stay public
 	if c := a.do(t, "GET", "/tiles/water_sources"+zxy, auth.Anonymous, "", nil).StatusCode; c != 200 {
 		t.Errorf("public tile: %d", c)
