@@ -11,12 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
 	"riskmap/auth"
 	"riskmap/layers"
 	"riskmap/layers/memstore"
+	"riskmap/layers/postgis"
+	"riskmap/layers/postgis/pgtest"
 	"riskmap/ledger"
 	"riskmap/tiles"
 	"riskmap/web"
@@ -34,11 +37,15 @@ type authServer struct {
 	ledger *ledger.Ledger
 }
 
-// newAuthServer serves hazards, water sources and a sensitive layer with
-// tiles, a file token store and a token of every role.
-func newAuthServer(t *testing.T, d web.Deps) *authServer {
-	t.Helper()
-	ctx := context.Background()
+// backend is where a test server keeps features, tokens and history.
+type backend struct {
+	store layers.Store
+	auth  auth.Store
+	hist  ledger.History
+}
+
+// testCatalog is the catalog with a sensitive test layer.
+func testCatalog(t *testing.T) *layers.Catalog {
 	cat := layers.NewCatalog()
 	err := cat.Add(layers.Layer{ID: vulnerable, Title: layers.Title{Zh: "需协助疏散人员", En: "Vulnerable residents"},
 		Geometry: []layers.GeomType{layers.Point}, MinZoom: 0, MaxZoom: 22, Sensitive: true,
@@ -46,7 +53,50 @@ func newAuthServer(t *testing.T, d web.Deps) *authServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := layers.Observe(memstore.New())
+	return cat
+}
+
+// newAuthServer serves hazards, water sources and a sensitive layer with
+// tiles, a file token store and a token of every role, over memstore.
+func newAuthServer(t *testing.T, d web.Deps) *authServer {
+	t.Helper()
+	as, err := auth.OpenFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { as.Close() })
+	hist, err := ledger.OpenFileHistory(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hist.Close() })
+	return serveBackend(t, d, testCatalog(t), backend{memstore.New(), as, hist})
+}
+
+// newPGAuthServer is newAuthServer over PostGIS: features, tokens, audit
+// and history in a fresh database.
+func newPGAuthServer(t *testing.T, d web.Deps) *authServer {
+	t.Helper()
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	cat := testCatalog(t)
+	st, err := postgis.Open(ctx, url, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return serveBackend(t, d, cat, backend{st, auth.NewPGStore(pool), ledger.NewPGHistory(pool)})
+}
+
+func serveBackend(t *testing.T, d web.Deps, cat *layers.Catalog, b backend) *authServer {
+	t.Helper()
+	ctx := context.Background()
+	st := layers.Observe(b.store)
 	p := orb.Point{106.52, 29.40}
 	must := func(err error) {
 		t.Helper()
@@ -57,26 +107,20 @@ func newAuthServer(t *testing.T, d web.Deps) *authServer {
 	must(st.Upsert(ctx, vulnerable, []layers.Feature{{Layer: vulnerable, ID: 1, Geometry: p, Props: map[string]any{"name": "张某"}}}))
 	must(st.Upsert(ctx, layers.WaterSources, []layers.Feature{{Layer: layers.WaterSources, ID: 1, Geometry: p,
 		Props: map[string]any{"kind": "hydrant", "status": "in_service"}}}))
-	as, err := auth.OpenFileStore(t.TempDir())
-	must(err)
-	t.Cleanup(func() { as.Close() })
-	hist, err := ledger.OpenFileHistory(t.TempDir())
-	must(err)
-	t.Cleanup(func() { hist.Close() })
-	lg, err := ledger.New(st, cat, hist)
+	lg, err := ledger.New(st, cat, b.hist)
 	must(err)
 	lg.SetClock(func() time.Time { return time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC) })
 	tokens := map[auth.Role]string{}
 	for _, r := range []auth.Role{auth.Viewer, auth.Editor, auth.Admin} {
-		s, _, err := auth.Create(ctx, as, r.String()+"-1", r, time.Now())
+		s, _, err := auth.Create(ctx, b.auth, r.String()+"-1", r, time.Now())
 		must(err)
 		tokens[r] = s
 	}
 	th := tiles.NewHandler(tiles.New(st, cat), nil)
-	d.Store, d.Catalog, d.Auth, d.Ledger, d.Tiles = st, cat, as, lg, th
+	d.Store, d.Catalog, d.Auth, d.Ledger, d.Tiles = st, cat, b.auth, lg, th
 	srv := httptest.NewServer(web.New(d))
 	t.Cleanup(srv.Close)
-	return &authServer{srv: srv, store: st, auth: as, tokens: tokens, ledger: lg}
+	return &authServer{srv: srv, store: st, auth: b.auth, tokens: tokens, ledger: lg}
 }
 
 // do sends a request with an optional token and JSON body and decodes
@@ -114,7 +158,10 @@ func (a *authServer) do(t *testing.T, method, path string, role auth.Role, body 
 // TestSensitiveLayers: absent from collections, items and tiles without
 // a token; served with a viewer token.
 func TestSensitiveLayers(t *testing.T) {
-	a := newAuthServer(t, web.Deps{})
+	forEachBackend(t, testSensitiveLayers)
+}
+
+func testSensitiveLayers(t *testing.T, a *authServer) {
 	tl := maptile.At(orb.Point{106.52, 29.40}, 14)
 	zxy := fmt.Sprintf("/%d/%d/%d.mvt", tl.Z, tl.X, tl.Y)
 	paths := []string{
@@ -164,7 +211,10 @@ func TestSensitiveLayers(t *testing.T) {
 }
 
 func TestWhoamiAndRevocation(t *testing.T) {
-	a := newAuthServer(t, web.Deps{})
+	forEachBackend(t, testWhoamiAndRevocation)
+}
+
+func testWhoamiAndRevocation(t *testing.T, a *authServer) {
 	var who map[string]string
 	if c := a.do(t, "GET", "/api/whoami", auth.Editor, "", &who).StatusCode; c != 200 || who["name"] != "editor-1" || who["role"] != "editor" {
 		t.Fatalf("whoami %d %v", c, who)
@@ -189,7 +239,10 @@ func TestWhoamiAndRevocation(t *testing.T) {
 }
 
 func TestAuditEndpoint(t *testing.T) {
-	a := newAuthServer(t, web.Deps{})
+	forEachBackend(t, testAuditEndpoint)
+}
+
+func testAuditEndpoint(t *testing.T, a *authServer) {
 	body := `{"type":"Feature","geometry":{"type":"Point","coordinates":[106.52,29.40]},"properties":{"category":"gas"}}`
 	a.do(t, "POST", "/api/hazards", auth.Editor, body, nil)
 	a.do(t, "POST", "/api/hazards", auth.Viewer, body, nil)
@@ -271,4 +324,10 @@ func TestCORS(t *testing.T) {
 	if r := preflight(on, "https://evil.example"); r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Error("CORS for an origin not listed")
 	}
+}
+
+// forEachBackend runs a test on memstore and on PostGIS.
+func forEachBackend(t *testing.T, test func(*testing.T, *authServer)) {
+	t.Run("memstore", func(t *testing.T) { test(t, newAuthServer(t, web.Deps{})) })
+	t.Run("postgis", func(t *testing.T) { test(t, newPGAuthServer(t, web.Deps{})) })
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"riskmap/auth"
-	"riskmap/web"
 )
 
 type hazardDoc struct {
@@ -22,7 +21,10 @@ type hazardDoc struct {
 // TestHazardLedgerHTTP moves a hazard through its lifecycle over HTTP as
 // the map's editor would (CONTRACTS.md).
 func TestHazardLedgerHTTP(t *testing.T) {
-	a := newAuthServer(t, web.Deps{})
+	forEachBackend(t, testHazardLedgerHTTP)
+}
+
+func testHazardLedgerHTTP(t *testing.T, a *authServer) {
 	body := `{"type":"Feature","geometry":{"type":"Point","coordinates":[106.52,29.40]},
 	  "properties":{"category":"fire","major":true,"title":"安全出口锁闭","town":"鱼洞街道","location":"三楼东侧","note":"群众举报查实"}}`
 	var h hazardDoc

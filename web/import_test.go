@@ -73,7 +73,12 @@ type report struct {
 }
 
 func TestImportHTTP(t *testing.T) {
-	a := newAuthServer(t, web.Deps{MaxUpload: 64 << 10})
+	d := web.Deps{MaxUpload: 64 << 10}
+	t.Run("memstore", func(t *testing.T) { testImportHTTP(t, newAuthServer(t, d)) })
+	t.Run("postgis", func(t *testing.T) { testImportHTTP(t, newPGAuthServer(t, d)) })
+}
+
+func testImportHTTP(t *testing.T, a *authServer) {
 	ctx := context.Background()
 	count := func() int {
 		n, err := a.store.Count(ctx, layers.Query{Layer: layers.WaterSources})
