@@ -120,6 +120,15 @@ var HazardStatuses = []EnumValue{
 	{"closed", "已销号", "closed"},
 }
 
+// HazardSources are the intake channels of a hazard (SEED-NOTES-1 §4.1).
+var HazardSources = []EnumValue{
+	{"self_check", "自查上报", "self-check report"},
+	{"inspection", "督导检查", "supervisory inspection"},
+	{"public_report", "群众举报", "verified public report"},
+	{"third_party", "第三方检查", "third-party inspection"},
+	{"system", "系统预警", "system alert"},
+}
+
 func baseLayers() []Layer {
 	return []Layer{
 		{ID: Towns, Title: Title{"镇街", "Towns and streets"}, Geometry: []GeomType{Polygon}, MinZoom: 0, MaxZoom: 22,
@@ -222,7 +231,15 @@ func baseLayers() []Layer {
 				required(enum("status", "状态", "Status", HazardStatuses...)),
 				date("found_date", "发现日期", "Found on"), date("deadline", "整改期限", "Deadline"),
 				str("responsible_unit", "责任单位", "Responsible unit"), str("responsible_person", "责任人", "Responsible person"),
-				boolean("listed_supervision", "挂牌督办", "Listed supervision"), townField}},
+				boolean("listed_supervision", "挂牌督办", "Listed supervision"), townField,
+				// the ledger (隐患台账, package ledger): what, where, how it is fixed and who accepted it
+				str("description", "隐患详述", "Details"), str("location", "具体位置", "Location"),
+				enum("source", "发现渠道", "Found by", HazardSources...),
+				str("measures", "整改措施", "Rectification measures"),
+				str("temporary_measures", "临时性保护措施", "Temporary protective measures"),
+				str("acceptance_officer", "验收人员", "Acceptance officer"), date("acceptance_date", "验收时间", "Accepted on"),
+				date("closed_date", "销号日期", "Closed on"),
+				boolean("overdue", "逾期", "Overdue")}},
 		{ID: EmergencyResources, Title: Title{"应急资源", "Emergency resources"}, Geometry: []GeomType{Point}, MinZoom: 10, MaxZoom: 22,
 			Fields: []Field{nameField,
 				required(enum("kind", "类型", "Kind",

@@ -133,6 +133,9 @@ func (s *server) collections(w http.ResponseWriter, r *http.Request) error {
 	}
 	var docs []map[string]any
 	for _, l := range s.Catalog.Layers() {
+		if !canSee(r, l) { // sensitive layers only with a token (auth.go)
+			continue
+		}
 		docs = append(docs, s.collectionDoc(r, l, stats[l.ID]))
 	}
 	return writeJSON(w, "application/json", cacheData, map[string]any{

@@ -8,19 +8,22 @@ import (
 	"net/http"
 	"runtime/debug"
 
+	"riskmap/auth"
+	"riskmap/importers"
 	"riskmap/layers"
+	"riskmap/ledger"
 )
 
 // handlerFunc is the form of every handler: it writes a response or
 // returns an error for writeError.
 type handlerFunc func(http.ResponseWriter, *http.Request) error
 
-// apiError is the JSON body of every error response. Error repeats the
-// message under the name the dispatch and hazard contracts use.
+// apiError is the JSON body of every error response.
 type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Error   string `json:"error"`
+	Code    string   `json:"code"`
+	Message string   `json:"message"`
+	Error   string   `json:"error"`             // the message again, under the name the contracts use
+	Allowed []string `json:"allowed,omitempty"` // 409 of a hazard transition: the states it may move to
 }
 
 // trackWriter remembers whether the response has started, so that an
@@ -81,7 +84,22 @@ func (s *server) handle(h handlerFunc) http.Handler {
 // that knows which error means which status.
 func status(err error) (int, string) {
 	var ve *layers.ValidationError
+	var mbe *http.MaxBytesError
+	var te *ledger.TransitionError
+	var re *importers.RecordError
 	switch {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, auth.ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, errRateLimited):
+		return http.StatusTooManyRequests, "rate_limited"
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.As(err, &te):
+		return http.StatusConflict, "illegal_transition"
+	case errors.As(err, &re), errors.Is(err, importers.ErrSyntax):
+		return http.StatusBadRequest, "invalid"
 	case errors.As(err, &ve), errors.Is(err, layers.ErrInvalid):
 		return http.StatusBadRequest, "invalid"
 	case errors.Is(err, layers.ErrUnknownLayer), errors.Is(err, layers.ErrNotFound):
@@ -125,12 +143,22 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusInternalServerError:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error"
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="riskmap"`)
+	case http.StatusTooManyRequests:
+		if re := (*rateError)(nil); errors.As(err, &re) {
+			w.Header().Set("Retry-After", re.retryAfter())
+		}
+	}
+	body := apiError{Code: name, Message: msg, Error: msg}
+	if te := (*ledger.TransitionError)(nil); errors.As(err, &te) {
+		body.Allowed = te.Allowed
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Del("Content-Disposition")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(apiError{Code: name, Message: msg, Error: msg})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // badRequest makes a client error with a message.

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
+	"riskmap/auth"
+	"riskmap/importers"
 	"riskmap/layers"
+	"riskmap/ledger"
 )
 
 func TestStatus(t *testing.T) {
@@ -27,6 +31,13 @@ func TestStatus(t *testing.T) {
 		{errors.Join(layers.ErrUnavailable, errors.New("dial tcp")), http.StatusServiceUnavailable, "unavailable"},
 		{wrap(context.DeadlineExceeded), http.StatusGatewayTimeout, "timeout"},
 		{errors.New(`ERROR: relation "towns" does not exist`), http.StatusInternalServerError, "internal"},
+		{wrap(auth.ErrUnauthenticated), http.StatusUnauthorized, "unauthorized"},
+		{wrap(auth.ErrForbidden), http.StatusForbidden, "forbidden"},
+		{&rateError{wait: time.Second}, http.StatusTooManyRequests, "rate_limited"},
+		{wrap(&http.MaxBytesError{Limit: 10}), http.StatusRequestEntityTooLarge, "too_large"},
+		{wrap(&ledger.TransitionError{From: "reported", To: "closed"}), http.StatusConflict, "illegal_transition"},
+		{&importers.RecordError{Where: "a.csv line 3", Field: "id", Err: errors.New("id x is not a number")}, http.StatusBadRequest, "invalid"},
+		{fmt.Errorf("a.geojson: %w: unexpected EOF", importers.ErrSyntax), http.StatusBadRequest, "invalid"},
 	}
 	for _, tt := range tests {
 		code, name := status(tt.err)

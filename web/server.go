@@ -7,9 +7,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
+	"golang.org/x/time/rate"
+
+	"riskmap/auth"
+	"riskmap/ledger"
 
 	"riskmap/dispatch"
 	"riskmap/layers"
@@ -31,12 +36,25 @@ type Deps struct {
 	Tiles    TileServer       // nil: no tile routes
 	Log      *slog.Logger
 	Timeout  time.Duration // per request; 0 means 30 s
+
+	// Access control and limits (auth.go).
+	Auth          auth.Store     // tokens and the audit log; nil: every write is refused (401)
+	Private       bool           // reads need a viewer token too (the page and /healthz stay public)
+	CORSOrigins   []string       // origins allowed cross-origin ("*" for any); empty: CORS off
+	MaxBody       int64          // bytes of a write's body; 0 means 1 MiB
+	MaxUpload     int64          // bytes of an import upload; 0 means 256 MiB
+	WriteRate     rate.Limit     // writes per second per token (or IP); 0 means 5
+	WriteBurst    int            // burst of writes; 0 means 20
+	Ledger        *ledger.Ledger // the hazard ledger; nil: no /api/hazards routes
+	ImportTimeout time.Duration  // time limit of an import request; 0 means 10 min
 }
 
 type server struct {
 	Deps
-	log  *slog.Logger
-	disp *dispatch.Service
+	log    *slog.Logger
+	roles  map[string]auth.Role // "METHOD /template" → role, where not the default (auth.go)
+	writes *limiter
+	disp   *dispatch.Service
 }
 
 //go:embed static
@@ -50,7 +68,8 @@ func New(d Deps) http.Handler {
 	if d.Timeout == 0 {
 		d.Timeout = 30 * time.Second
 	}
-	s := &server{Deps: d, log: d.Log, disp: dispatch.New(d.Store)}
+	s := newServer(d)
+	s.disp = dispatch.New(d.Store)
 	if o, ok := d.Store.(*layers.Observed); ok {
 		// dispatch drives a road graph built from the roads layer
 		o.Subscribe(func(_ context.Context, c layers.Change) {
@@ -59,7 +78,7 @@ func New(d Deps) http.Handler {
 			}
 		})
 	}
-	return s.withTimeout(s.routes())
+	return &root{s: s, router: s.routes()}
 }
 
 // routes registers every route.
@@ -92,6 +111,7 @@ func (s *server) routes() *mux.Router {
 			return d.Tiles.H3(w, r, mux.Vars(r)["id"])
 		})
 	}
+	s.authRoutes(r)
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	r.Handle("/", files).Methods(http.MethodGet, http.MethodHead)
@@ -100,14 +120,26 @@ func (s *server) routes() *mux.Router {
 	r.MethodNotAllowedHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: %s on %s (only GET and HEAD)", errMethod, r.Method, r.URL.Path)
 	})
+	r.Use(s.guard)
 	return r
 }
 
-// withTimeout bounds each request by the server's timeout.
-func (s *server) withTimeout(r http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), s.Timeout)
-		defer cancel()
-		r.ServeHTTP(w, req.WithContext(ctx))
-	})
+// root is the handler New returns: CORS, then the time limit, then the
+// router.
+type root struct {
+	s      *server
+	router *mux.Router
+}
+
+func (h *root) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if h.s.cors(w, req) {
+		return
+	}
+	timeout := h.s.Timeout
+	if strings.HasSuffix(req.URL.Path, "/import") {
+		timeout = h.s.ImportTimeout
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), timeout)
+	defer cancel()
+	h.router.ServeHTTP(w, req.WithContext(ctx))
 }

@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"import":        {"import GeoJSON, CSV, Shapefile or GeoPackage files into a layer", importCmd},
 		"export":        {"export layers as GeoJSON, CSV or a GeoPackage", exportCmd},
 		"analyze":       {"run an analysis and print its summary and results", analyzeCmd},
+		"token":         {"create, list or revoke API tokens (roles viewer, editor, admin)", tokenCmd},
 		"tiles":         {"tiles export: write a PMTiles archive of layers for offline use", tilesCmd},
 		"version":       {"print the version", func(_ context.Context, e env) error { _, err := fmt.Fprintln(e.stdout, "riskmap", version); return err }},
 	}

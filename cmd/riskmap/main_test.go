@@ -316,3 +316,34 @@ func TestFixturesCommand(t *testing.T) {
 		t.Errorf("bad profile: %v", err)
 	}
 }
+
+// TestTokenCommand: create prints the secret once on stdout, list shows
+// no secret, revoke by name marks it.
+func TestTokenCommand(t *testing.T) {
+	dir := t.TempDir()
+	e, out, _ := testEnv("token", "create", "--data", dir, "--name", "field-team", "--role", "editor")
+	if err := run(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(secret, "rm_") || len(secret) < 40 {
+		t.Fatalf("secret %q", secret)
+	}
+	e, out, _ = testEnv("token", "list", "--data", dir)
+	if err := run(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if l := out.String(); !strings.Contains(l, "field-team") || !strings.Contains(l, "editor") || strings.Contains(l, secret) {
+		t.Errorf("list:\n%s", l)
+	}
+	e, out, _ = testEnv("token", "revoke", "--data", dir, "field-team")
+	if err := run(context.Background(), e); err != nil || !strings.Contains(out.String(), "revoked field-team") {
+		t.Errorf("revoke: %v %s", err, out)
+	}
+	for _, args := range [][]string{{"token", "create", "--data", dir, "--name", "x", "--role", "root"}, {"token", "revoke", "--data", dir, "nobody"}, {"token", "frob"}} {
+		e, _, _ := testEnv(args...)
+		if err := run(context.Background(), e); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}

@@ -82,7 +82,7 @@ func (sf storeFlags) open(ctx context.Context, onErr func(error)) (*app, error) 
 }
 
 func serve(ctx context.Context, e env) error {
-	fs := flags(e, "serve", "serve [--addr :8080] [--data DIR | --db URL] [--profile demo|large] [--rules FILE] [--log-level info]")
+	fs := flags(e, "serve", "serve [--addr :8080] [--data DIR | --db URL] [--profile demo|large] [--rules FILE] [--private] [--cors-origins URL,…] [--log-level info]")
 	var sf storeFlags
 	sf.register(fs, e)
 	addr := fs.String("addr", envOr(e, "RISKMAP_ADDR", ":8080"), "listen address (env RISKMAP_ADDR)")
@@ -90,6 +90,8 @@ func serve(ctx context.Context, e env) error {
 	level := fs.String("log-level", envOr(e, "RISKMAP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env RISKMAP_LOG_LEVEL)")
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit of one request")
 	cacheMB := fs.Int64("tile-cache-mb", 256, "memory for cached tiles, in MiB")
+	var af accessFlags
+	af.register(fs, e)
 	if err := fs.Parse(e.args); err != nil {
 		return err
 	}
@@ -111,6 +113,19 @@ func serve(ctx context.Context, e env) error {
 	if err := loadDemoIfEmpty(ctx, a, *profile, log); err != nil {
 		return err
 	}
+	authStore, lg, closeAccess, err := sf.openAccess(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer closeAccess()
+	if n, err := lg.Sweep(ctx); err != nil {
+		return fmt.Errorf("hazard ledger: %w", err)
+	} else if n > 0 {
+		log.Info("hazard ledger: overdue and listed supervision brought up to date", "hazards", n)
+	}
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go sweepHourly(sweepCtx, lg, log)
 	start := time.Now()
 	if err := a.engine.Refresh(ctx); err != nil {
 		return fmt.Errorf("running the analyses: %w", err)
@@ -120,7 +135,10 @@ func serve(ctx context.Context, e env) error {
 	renderer := tiles.New(a.store, a.cat)
 	th := tiles.NewHandler(renderer, tiles.NewCache(*cacheMB<<20))
 	th.Watch(a.store)
-	h := web.New(web.Deps{Store: a.store, Catalog: a.cat, Analyses: a.engine, Tiles: th, Log: log, Timeout: *timeout})
+	deps := web.Deps{Store: a.store, Catalog: a.cat, Analyses: a.engine, Tiles: th, Log: log, Timeout: *timeout,
+		Auth: authStore, Ledger: lg}
+	af.apply(&deps)
+	h := web.New(deps)
 
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: *timeout + 10*time.Second, IdleTimeout: 2 * time.Minute,
