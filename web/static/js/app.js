@@ -28,6 +28,9 @@ async function api(url, opts = {}) {
 }
 const errText = (r) => (r.data && (r.data.message || r.data.error)) || `HTTP ${r.status}`;
 
+// fit the district on a first visit (no view in the hash)
+const FIT = !/(^|[#&])map=/.test(location.hash);
+
 const app = {
   state: parseHash(location.hash),
   i18n: null,
@@ -110,6 +113,8 @@ function initMap() {
     if (/style|basemap/i.test(m) && state.basemap) msg(`${app.i18n.s('loadError')}: ${state.basemap}`);
   });
   map.on('load', () => {
+    const tb = app.byID.towns && app.byID.towns.extent && app.byID.towns.extent.spatial.bbox[0];
+    if (FIT && tb) map.fitBounds([[tb[0], tb[1]], [tb[2], tb[3]]], { padding: 10, animate: false });
     addLayers();
     syncLayers();
     render();
