@@ -90,6 +90,17 @@ func (rec *recorder) wrap(h http.Handler) http.Handler {
 	})
 }
 
+// tiles counts the tile requests so far.
+func (rec *recorder) tiles() int {
+	n := 0
+	for _, r := range rec.all() {
+		if strings.HasPrefix(r.path, "/tiles/") {
+			n++
+		}
+	}
+	return n
+}
+
 func (rec *recorder) all() []request {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -245,16 +256,16 @@ func TestMap(t *testing.T) {
 	// first load: the whole district, ready when the map is first idle
 	run("viewport", chromedp.EmulateViewport(1366, 768))
 	for _, load := range []string{"cold (empty tile cache and browser cache)", "warm (second load)"} {
-		start := time.Now()
+		start, before := time.Now(), rec.tiles()
 		run("load", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
 		wall := time.Since(start)
 		var paint struct {
-			FCP   float64 `json:"fcp"`
-			Ready float64 `json:"ready"`
+			FCP, MapLibre, MapLoad, Ready float64
 		}
-		eval(`({fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || 0, ready: riskmap.readyMs})`, &paint)
-		t.Logf("%s: first contentful paint %.0f ms; first meaningful paint (map idle, every tile of the district view loaded) %.0f ms; wall %v",
-			load, paint.FCP, paint.Ready, wall.Round(time.Millisecond))
+		eval(`(() => { const at = n => (performance.getEntriesByName(n)[0] || {}).startTime || 0;
+			return {FCP: at('first-contentful-paint'), MapLibre: at('riskmap:maplibre'), MapLoad: at('riskmap:map-load'), Ready: riskmap.readyMs}; })()`, &paint)
+		t.Logf("%s: first contentful paint %.0f ms, MapLibre loaded %.0f ms, style loaded %.0f ms, first meaningful paint (map idle, all %d tiles of the district view drawn) %.0f ms; wall %v",
+			load, paint.FCP, paint.MapLibre, paint.MapLoad, rec.tiles()-before, paint.Ready, wall.Round(time.Millisecond))
 		if paint.Ready <= 0 {
 			t.Errorf("no ready time: %+v", paint)
 		}

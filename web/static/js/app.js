@@ -55,14 +55,15 @@ function msg(text) {
 
 async function boot() {
   app.i18n = new I18n(app.state.lang);
-  const cr = await api('/api/collections');
+  // MapLibre (1.1 MB) loads while the layer list and the analyses come
+  const maplibre = import('../vendor/maplibre-gl.mjs').catch(() => null);
+  const [cr, ar] = await Promise.all([api('/api/collections'), api('/api/analyses')]);
   if (!cr.ok) {
     $('#panel').innerHTML = `<p class="err">${esc(app.i18n.s('loadError'))} /api/collections: ${esc(errText(cr))}</p>`;
     return;
   }
   app.cols = cr.data.collections;
   for (const c of app.cols) app.byID[c.id] = c;
-  const ar = await api('/api/analyses');
   app.analyses = ar.ok ? ar.data.analyses : [];
   for (const a of app.analyses) for (const r of a.rules || []) app.rules[r.id] = r;
   if (!app.state.layers) app.state.layers = style.DEFAULT_ON.filter((id) => app.byID[id]);
@@ -85,9 +86,9 @@ async function boot() {
   });
 
   render();
-  try {
-    app.ml = await import('../vendor/maplibre-gl.mjs');
-  } catch (e) {
+  app.ml = await maplibre;
+  performance.mark('riskmap:maplibre');
+  if (!app.ml) {
     msg(app.i18n.s('noMaplibre'));
     document.body.dataset.ready = 'nomap';
     return;
@@ -113,6 +114,7 @@ function initMap() {
     if (/style|basemap/i.test(m) && state.basemap) msg(`${app.i18n.s('loadError')}: ${state.basemap}`);
   });
   map.on('load', () => {
+    performance.mark('riskmap:map-load');
     const tb = app.byID.towns && app.byID.towns.extent && app.byID.towns.extent.spatial.bbox[0];
     if (FIT && tb) map.fitBounds([[tb[0], tb[1]], [tb[2], tb[3]]], { padding: 10, animate: false });
     addLayers();
