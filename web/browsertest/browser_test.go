@@ -362,9 +362,65 @@ func TestMap(t *testing.T) {
 	if !strings.Contains(filter, "鱼洞街道") {
 		t.Errorf("water gaps not filtered by the town: %s", filter)
 	}
+	// what-if: take a hydrant of 鱼洞 out of service; the new gaps the
+	// page shows are those the API gives with and without it
+	var ws layers.Feature
+	for _, f := range ds.Layer(layers.WaterSources) {
+		if f.Props["town"] == "鱼洞街道" && f.Props["status"] == "in_service" && f.Props["kind"] == "hydrant" {
+			ws = f
+			break
+		}
+	}
+	wp := ws.Geometry.(orb.Point)
+	eval(fmt.Sprintf(`riskmap.map.jumpTo({center: [%f, %f], zoom: 16})`, wp[0], wp[1]), nil)
+	eval(idle, nil)
+	run("what-if on", chromedp.Click(chromedp.CSS("#wi-pick")))
+	eval(idle, nil)
+	eval(fmt.Sprintf(`(() => { const p = riskmap.map.project([%f, %f]); const r = riskmap.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; })()`, wp[0], wp[1]), &xy)
+	run("pick the hydrant", chromedp.MouseClickXY(xy[0], xy[1]), chromedp.WaitVisible(chromedp.CSS("#new-gaps")))
+	var wi struct {
+		IDs  []int64 `json:"ids"`
+		BBox string  `json:"bbox"`
+	}
+	eval(`riskmap.whatIf`, &wi)
+	if len(wi.IDs) != 1 || wi.IDs[0] != ws.ID {
+		t.Errorf("what-if excluded %v, clicked hydrant %d", wi.IDs, ws.ID)
+	}
+	gaps := func(q string) map[string]bool {
+		var doc struct {
+			Results map[string]struct {
+				Features []struct{ Properties map[string]any }
+			}
+		}
+		resp, err := http.Get(base + "/api/analyses/water-coverage?limit=5000&bbox=" + wi.BBox + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, f := range doc.Results["water_gaps"].Features {
+			out[f.Properties["cell"].(string)] = true
+		}
+		return out
+	}
+	before, after := gaps(""), gaps(fmt.Sprintf("&exclude=%d", ws.ID))
+	fresh := 0
+	for c := range after {
+		if !before[c] {
+			fresh++
+		}
+	}
+	if got := text("#new-gaps"); got != fmt.Sprint(fresh) {
+		t.Errorf("what-if without hydrant %d: page shows %s new gaps, the API %d", ws.ID, got, fresh)
+	}
+	t.Logf("what-if: hydrant %d out of service opens %d new gap cells in view", ws.ID, fresh)
 	eval(idle, nil)
 	shot = screenshot()
 	save("analysis.png", shot)
+	run("what-if off", chromedp.Click(chromedp.CSS("#wi-pick")))
 
 	// dispatch: the briefing, or a clear message where the route is not
 	// there yet

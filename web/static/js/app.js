@@ -471,6 +471,7 @@ async function runWhatIf() {
     return;
   }
   w.error = '';
+  w.bbox = bbox;
   w.base = base.data;
   w.result = res.data;
   const had = new Set(base.data.results.water_gaps.features.map((f) => f.properties.cell));
