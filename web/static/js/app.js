@@ -525,6 +525,11 @@ async function runDispatch(pt, input) {
     add(r.data.fire_stations, '#c62828');
     lines.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [pt.lon, pt.lat] }, properties: { color: '#d50000', r: 8 } });
     setOverlay(lines);
+    // frame the incident with its water sources and stations
+    const pts = lines.filter((f) => f.geometry.type === 'Point').map((f) => f.geometry.coordinates);
+    const lo = [Math.min(...pts.map((p) => p[0])), Math.min(...pts.map((p) => p[1]))];
+    const hi = [Math.max(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[1]))];
+    if (app.map) app.map.fitBounds([lo, hi], { padding: 60, maxZoom: 16, duration: 500 });
   }
   if (app.state.mode === 'dispatch') renderBriefing();
 }
@@ -698,7 +703,10 @@ async function transition(id, to) {
     renderHazards($('#panel'));
   } else if (r.status === 401) note = `<p class="err">${esc(i18n.s('needToken'))}</p>`;
   else if (r.status === 403) note = `<p class="err">${esc(i18n.s('forbidden'))}</p>`;
-  else if (r.status === 409) note = `<p class="err">${esc(i18n.s('conflict'))}${esc(((r.data && r.data.allowed) || []).join(', '))}</p>`;
+  else if (r.status === 409) {
+    const st = app.byID.hazards.fields.find((f) => f.name === 'status');
+    note = `<p class="err">${esc(i18n.s('conflict'))}${esc(((r.data && r.data.allowed) || []).map((c) => value(st, c, app.state.lang)).join('、'))}</p>`;
+  }
   else if (r.status === 404 || r.status === 405) note = `<p class="err">${esc(i18n.s('notDeployed'))}/api/hazards/${id}/transitions</p>`;
   else note = `<p class="err">${esc(errText(r))}</p>`;
   renderHazardDetail(note);
