@@ -11,12 +11,18 @@ DEB_PKGS    := postgresql-15-postgis-3 gdal-bin chromium
 # race detector makes them 5–6× slower (fixtures 7 s → 45 s, importers
 # 5 s → 30 s on two cores). They still run in the full, race-free pass.
 NORACE      := riskmap/fixtures riskmap/importers
+# The web map's MapLibre GL JS comes from npm (package-lock.json), copied
+# into web/static/vendor (gitignored, embedded by go:embed) before any
+# build or test: no CDN, the page works with no internet.
+NPM         ?= npm
+VENDOR      := web/static/vendor/maplibre-gl.mjs
+MAPLIBRE    := node_modules/maplibre-gl/dist
 
-.PHONY: all build run test test-short deps vet bench fuzz lint clean
+.PHONY: all build run test test-short deps vet vendor bench fuzz lint clean
 
 all: lint test build
 
-build:
+build: $(VENDOR)
 	CGO_ENABLED=1 $(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/riskmap ./cmd/riskmap
 
 run: build
@@ -37,14 +43,25 @@ deps:
 vet:
 	$(GO) vet ./...
 
+# vendor: MapLibre GL JS (module, worker, CSS, licence) from the locked npm
+# package into the embedded static directory.
+vendor: $(VENDOR)
+
+$(VENDOR): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(@D)
+	cp $(MAPLIBRE)/maplibre-gl.mjs $(MAPLIBRE)/maplibre-gl-worker.mjs $(MAPLIBRE)/maplibre-gl.css node_modules/maplibre-gl/LICENSE.txt $(@D)/
+	touch $@
+
 # test: the race detector over the concurrent code in -short mode (which
 # skips the tests that generate the whole demo dataset), then every test in
 # full without it.
-test: deps vet
+test: deps vet $(VENDOR)
+	node --test web/jstest/
 	$(GO) test -race -short -count=1 $$($(GO) list ./... | grep -vxF $(addprefix -e ,$(NORACE)))
 	$(GO) test -count=1 ./...
 
-test-short:
+test-short: $(VENDOR)
 	$(GO) test -short -count=1 ./...
 
 bench:
@@ -62,4 +79,4 @@ lint: vet
 	$(GO) run $(STATICCHECK) ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin node_modules web/static/vendor
