@@ -90,6 +90,7 @@ func serve(ctx context.Context, e env) error {
 	level := fs.String("log-level", envOr(e, "RISKMAP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env RISKMAP_LOG_LEVEL)")
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit of one request")
 	cacheMB := fs.Int64("tile-cache-mb", 256, "memory for cached tiles, in MiB")
+	debugAddr := fs.String("debug-addr", "", "loopback address serving GET /debug/vars (goroutines, heap) for load tests; empty: off")
 	if err := fs.Parse(e.args); err != nil {
 		return err
 	}
@@ -103,6 +104,13 @@ func serve(ctx context.Context, e env) error {
 		return err
 	}
 	defer ln.Close()
+	if *debugAddr != "" {
+		stopDebug, err := startDebug(*debugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	a, err := sf.open(ctx, func(err error) { log.Error("analysis update failed", "err", err) })
 	if err != nil {
 		return err
