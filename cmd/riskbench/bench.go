@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -175,6 +176,9 @@ func (c config) storeLoad(ctx context.Context, r *report, store string, storeArg
 		l := loadResult{Store: store, Name: name, Detail: detail, Target: target}
 		w := wrkRun{Base: "http://" + addr, Paths: paths, Threads: c.Threads, Connections: c.Conns, Duration: c.Duration}
 		l.Command = w.Command()
+		if cmdLine := l.Command + "   # PATHS: a file of request paths, one a line (cmd/riskbench/walk.lua)"; !slices.Contains(r.Commands, cmdLine) {
+			r.Commands = append(r.Commands, cmdLine)
+		}
 		for i := range c.Count {
 			c.logf("%s: %s, run %d/%d (%s)", store, name, i+1, c.Count, c.Duration)
 			res, err := w.run(ctx, c.Work)
@@ -195,7 +199,7 @@ func (c config) storeLoad(ctx context.Context, r *report, store string, storeArg
 		r.Servers = append(r.Servers, serverResult{Store: store, Role: "no tile cache", Err: err.Error()})
 		return
 	}
-	r.Commands = append(r.Commands, "riskmap serve --addr "+addr+" "+strings.Join(redact(serverArgs), " ")+" --tile-cache-mb 0")
+	r.Commands = append(r.Commands, "riskmap serve --addr "+addr+" "+c.display(serverArgs)+" --tile-cache-mb 0")
 	d, err := fetchDistrict(ctx, srv.base)
 	if err != nil {
 		srv.stop()
@@ -230,7 +234,7 @@ func (c config) storeLoad(ctx context.Context, r *report, store string, storeArg
 		r.Servers = append(r.Servers, serverResult{Store: store, Role: "tile cache 2 GiB", Err: err.Error()})
 		return
 	}
-	r.Commands = append(r.Commands, "riskmap serve --addr "+addr+" "+strings.Join(redact(serverArgs), " ")+" --tile-cache-mb 2048")
+	r.Commands = append(r.Commands, "riskmap serve --addr "+addr+" "+c.display(serverArgs)+" --tile-cache-mb 2048")
 	c.logf("%s: warming the tile cache with %d tiles", store, len(buildings))
 	if err := warm(ctx, srv.base, buildings); err != nil {
 		r.Load = append(r.Load, loadResult{Store: store, Name: "cached tiles", Err: err.Error()})
@@ -240,16 +244,17 @@ func (c config) storeLoad(ctx context.Context, r *report, store string, storeArg
 	r.Servers = append(r.Servers, c.finish(srv, store, "tile cache 2 GiB"))
 }
 
-// redact hides a database URL's password, if any, in a printed command.
-func redact(args []string) []string {
+// display prints arguments for the report: the work directory as $WORK
+// and a database URL as postgres://…/DB (no host, user or password).
+func (c config) display(args []string) string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		if u, err := url.Parse(a); err == nil && u.User != nil {
-			a = u.Redacted()
+		if strings.HasPrefix(a, "postgres://") || strings.HasPrefix(a, "postgresql://") {
+			a = "postgres://…/" + c.DB
 		}
-		out[i] = a
+		out[i] = strings.ReplaceAll(a, c.Work, "$WORK")
 	}
-	return out
+	return strings.Join(out, " ")
 }
 
 // finish reads the server's peak RSS and stops it; a server that died or

@@ -107,8 +107,10 @@ func (r *report) markdown() string {
 		b.WriteString("\n")
 	}
 
-	b.WriteString("### HTTP load (wrk over loopback)\n\n")
 	var rows [][]string
+	if len(r.Load) > 0 {
+		b.WriteString("### HTTP load (wrk over loopback)\n\n")
+	}
 	for _, l := range r.Load {
 		row := []string{l.Store, l.Name, l.Detail}
 		switch {
@@ -132,8 +134,10 @@ func (r *report) markdown() string {
 		}
 		rows = append(rows, row)
 	}
-	b.WriteString(table([]string{"store", "workload", "requests", "req/s", "p50", "p99", "runs", "3xx+4xx / 5xx / socket errors", "target"}, rows))
-	b.WriteString("\n")
+	if len(r.Load) > 0 {
+		b.WriteString(table([]string{"store", "workload", "requests", "req/s", "p50", "p99", "runs", "3xx+4xx / 5xx / socket errors", "target"}, rows))
+		b.WriteString("\n")
+	}
 
 	if len(r.Servers) > 0 {
 		b.WriteString("Server peak memory (VmHWM of the `riskmap serve` process at the end of its runs) and start-up time (to the first healthy answer):\n\n")
@@ -165,7 +169,9 @@ func (r *report) markdown() string {
 		b.WriteString("\n")
 	}
 
-	b.WriteString("### Go benchmarks (medians)\n\n")
+	if r.GoErr != "" || len(r.GoBench) > 0 {
+		b.WriteString("### Go benchmarks (medians)\n\n")
+	}
 	if r.GoErr != "" {
 		b.WriteString("FAILED: " + firstLine(r.GoErr) + "\n\n")
 	}
