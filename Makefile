@@ -6,7 +6,7 @@ DATA        ?= ./data
 FUZZTIME    ?= 30s
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-DEB_PKGS    := postgresql-15-postgis-3 gdal-bin chromium
+DEB_PKGS    := postgresql-15-postgis-3 gdal-bin chromium wrk
 # Packages left out of the race run: they start no goroutines, and the
 # race detector makes them 5–6× slower (fixtures 7 s → 45 s, importers
 # 5 s → 30 s on two cores). They still run in the full, race-free pass.
@@ -18,7 +18,7 @@ NPM         ?= npm
 VENDOR      := web/static/vendor/maplibre-gl.mjs
 MAPLIBRE    := node_modules/maplibre-gl/dist
 
-.PHONY: all build run test test-short deps vet vendor bench fuzz lint clean
+.PHONY: all build run test test-short deps vet vendor bench soak faults fuzz lint clean
 
 all: lint test build
 
@@ -64,8 +64,27 @@ test: deps vet $(VENDOR)
 test-short: $(VENDOR)
 	$(GO) test -short -count=1 ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# bench: the Go benchmarks (-count 3) and a wrk load test of riskmap serve
+# on the large profile, embedded and PostGIS (database riskmap_bench on
+# RISKMAP_BENCH_PG, created and dropped), and imports; medians go into the
+# generated section of docs/BENCHMARKS.md. Fails if a part cannot run.
+# BENCH_QUICK=1: demo profile, one short run of each part, to try it out.
+# Ports 18701-18704 (BENCH_PORT+1…+4).
+BENCH_PORT  ?= 18700
+SOAK        ?= 10m
+bench: build
+	$(GO) run ./cmd/riskbench bench -port $(BENCH_PORT)
+
+# soak: SOAK (default 10m) of mixed traffic (70 % tiles, 20 % items, 10 %
+# dispatch) against riskmap serve on the large profile; checks no 5xx, p99,
+# flat memory and goroutines; results into docs/BENCHMARKS.md.
+soak: build
+	$(GO) run ./cmd/riskbench soak -port $(BENCH_PORT) -duration $(SOAK)
+
+# faults: PostgreSQL stopped under load, SIGKILL during imports, a full
+# disk (package faults, RISKMAP_FAULTS=1); results into docs/FAULTS.md.
+faults: build
+	$(GO) run ./cmd/riskbench faults
 
 # fuzz runs every Fuzz* target of every package for FUZZTIME each.
 fuzz:

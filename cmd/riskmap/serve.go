@@ -92,6 +92,7 @@ func serve(ctx context.Context, e env) error {
 	cacheMB := fs.Int64("tile-cache-mb", 256, "memory for cached tiles, in MiB")
 	var af accessFlags
 	af.register(fs, e)
+	debugAddr := fs.String("debug-addr", "", "loopback address serving GET /debug/vars (goroutines, heap) for load tests; empty: off")
 	if err := fs.Parse(e.args); err != nil {
 		return err
 	}
@@ -105,6 +106,13 @@ func serve(ctx context.Context, e env) error {
 		return err
 	}
 	defer ln.Close()
+	if *debugAddr != "" {
+		stopDebug, err := startDebug(*debugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	a, err := sf.open(ctx, func(err error) { log.Error("analysis update failed", "err", err) })
 	if err != nil {
 		return err
