@@ -79,8 +79,8 @@ type layerFeatures struct {
 	name   string
 	feats  []feat
 	sorted bool // feats are heaviest first
-	cmds  []uint32
-	props []kv
+	cmds   []uint32
+	props  []kv
 }
 
 // add records a feature whose commands are cmds[g0:] and whose properties
