@@ -4,7 +4,9 @@ go 1.26.8
 
 require (
 	github.com/gogo/protobuf v1.3.2
+	github.com/gorilla/mux v1.8.1
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/klauspost/compress v1.18.0
 	github.com/paulmach/orb v0.14.0
 	github.com/tidwall/rtree v1.10.0
 	github.com/uber/h3-go/v4 v4.1.0
@@ -16,7 +18,6 @@ require (
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/gorilla/mux v1.8.1 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
