@@ -3,16 +3,32 @@ package tiles
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"syscall"
 	"testing"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/maptile/tilecover"
 
+	"riskmap/fixtures"
 	"riskmap/layers"
+	"riskmap/layers/memstore"
 )
+
+// cpuTime is the CPU time (user and system) the process has used, in
+// nanoseconds: on a shared machine a benchmark's wall time per op says
+// more about the neighbours than about the code, its CPU time does not.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
 
 // townTiles returns the tiles at zoom z around the centres of the demo's
 // 8 streets (街道) that hold buildings.
@@ -49,6 +65,7 @@ func BenchmarkRenderBuildings(b *testing.B) {
 			ts := townTiles(b, z)
 			b.ReportAllocs()
 			i, bytes := 0, 0
+			cpu := cpuTime()
 			for b.Loop() {
 				data, err := r.Render(ctx, ts[i%len(ts)], []string{layers.Buildings})
 				if err != nil {
@@ -59,6 +76,7 @@ func BenchmarkRenderBuildings(b *testing.B) {
 			}
 			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
 			b.ReportMetric(float64(bytes)/float64(i), "B/tile")
+			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
 		})
 	}
 }
@@ -118,6 +136,105 @@ func BenchmarkH3IndexBuild(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkNewEntry is what a cache miss pays after rendering: the ETag
+// (SHA-256) and the gzipped copy of a z15 and a z13 town-centre tile of
+// buildings.
+func BenchmarkNewEntry(b *testing.B) {
+	r := demoRenderer(b)
+	for _, z := range []maptile.Zoom{15, 13} {
+		t, err := r.RenderTile(context.Background(), maptile.At(yudongCentre, z), []string{layers.Buildings})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("z%d", z), func(b *testing.B) {
+			b.ReportAllocs()
+			var e *Entry
+			var gz gzipper
+			cpu := cpuTime()
+			for b.Loop() {
+				if e, err = newEntry("k", t, &gz); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(t.Data)), "B")
+			b.ReportMetric(float64(len(e.Gzip)), "B-gzip")
+			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
+
+// BenchmarkRenderDistrict renders, in a shuffled order, every tile of the
+// district that holds a building: z13–z15 of buildings, and z10–z15 of
+// the four layers of the mixed load test (scripts/tilebench.sh asks for
+// about the same tiles over HTTP). RISKMAP_BENCH_PROFILE=large renders the
+// large profile, as the load test does (generating it takes a while).
+func BenchmarkRenderDistrict(b *testing.B) {
+	ctx := context.Background()
+	st := demoStore(b)
+	if os.Getenv("RISKMAP_BENCH_PROFILE") == "large" {
+		ds, err := fixtures.Generate(fixtures.Large)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms := memstore.New()
+		if err := ds.Load(ctx, ms, nil); err != nil {
+			b.Fatal(err)
+		}
+		st = ms
+	}
+	r := New(st, layers.NewCatalog())
+	stats, err := st.Stats(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	built := func(lo, hi maptile.Zoom) []maptile.Tile {
+		var ts []maptile.Tile
+		for z := lo; z <= hi; z++ {
+			for tl := range tilecover.Bound(stats[layers.Buildings].Extent, z) {
+				if n, err := st.Count(ctx, layers.Query{Layer: layers.Buildings, BBox: tl.Bound()}); err != nil {
+					b.Fatal(err)
+				} else if n > 0 {
+					ts = append(ts, tl)
+				}
+			}
+		}
+		rand.New(rand.NewSource(1)).Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+		return ts
+	}
+	for _, c := range []struct {
+		name   string
+		lo, hi maptile.Zoom
+		ids    []string
+	}{
+		{"buildings_z13-15", 13, 15, []string{layers.Buildings}},
+		{"mixed_z10-15", 10, 15, []string{layers.Buildings, layers.WaterSources, layers.Pipelines, layers.Enterprises}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ts := built(c.lo, c.hi)
+			if _, err := r.Render(ctx, maptile.New(0, 0, 8), []string{"h3:" + layers.WaterSources}); err != nil {
+				b.Fatal(err) // builds the H3 index outside the timing
+			}
+			b.ReportAllocs()
+			i, bytes, biggest := 0, 0, 0
+			cpu := cpuTime()
+			for b.Loop() {
+				data, err := r.Render(ctx, ts[i%len(ts)], c.ids)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bytes += len(data)
+				biggest = max(biggest, len(data))
+				i++
+			}
+			b.ReportMetric(float64(len(ts)), "tiles")
+			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
+			b.ReportMetric(float64(bytes)/float64(i), "B/tile")
+			b.ReportMetric(float64(biggest), "B-max")
+			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
 		})
 	}
 }

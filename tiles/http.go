@@ -31,6 +31,7 @@ const DefaultMaxAge = time.Minute
 type Handler struct {
 	r      *Renderer
 	cache  *Cache
+	gz     gzipper // without a cache
 	maxAge time.Duration
 }
 
@@ -93,7 +94,7 @@ func (h *Handler) Tile(w http.ResponseWriter, r *http.Request, ids, z, x, y stri
 	} else {
 		var tl *Tile
 		if tl, err = render(r.Context()); err == nil {
-			e, err = newEntry(key, tl)
+			e, err = newEntry(key, tl, &h.gz)
 		}
 	}
 	if err != nil {

@@ -1,17 +1,16 @@
 package tiles
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/encoding/mvt"
-	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 
 	"riskmap/geo"
@@ -28,6 +27,7 @@ const (
 // Renderer builds vector tiles from a store. It is safe for concurrent
 // use.
 type Renderer struct {
+	pool     sync.Pool // of *scratch
 	store    layers.Store
 	cat      *layers.Catalog
 	index    *H3Index
@@ -150,10 +150,56 @@ func pointLayer(l *layers.Layer) bool {
 	return len(l.Geometry) == 1 && l.Geometry[0] == layers.Point
 }
 
-// item is a feature ready for encoding with its weight.
-type item struct {
-	f *geojson.Feature
-	w float64
+// scratch is the working memory of one render, pooled by the Renderer:
+// the slabs of the shaped layers, the shaper's buffers and the encoder's
+// tables are reused from tile to tile.
+type scratch struct {
+	sh     shaper
+	enc    *encoder
+	layers []*layerFeatures
+	out    []byte
+}
+
+// layer returns the i-th layer slab, emptied and named.
+func (sc *scratch) layer(i int, name string) *layerFeatures {
+	for len(sc.layers) <= i {
+		sc.layers = append(sc.layers, &layerFeatures{})
+	}
+	lf := sc.layers[i]
+	lf.name, lf.feats, lf.cmds, lf.props, lf.sorted = name, lf.feats[:0], lf.cmds[:0], lf.props[:0], false
+	return lf
+}
+
+// shaper readies the shaper for tile t.
+func (sc *scratch) shaper(t maptile.Tile, buffer, tol float64) *shaper {
+	s := newShaper(t, buffer, tol)
+	s.pts, s.mask, s.stack = sc.sh.pts, sc.sh.mask, sc.sh.stack
+	sc.sh = *s
+	return &sc.sh
+}
+
+// maxPooled is the largest slab kept for the next render: a huge tile's
+// memory goes back to the heap.
+const maxPooled = 4 << 20
+
+func (r *Renderer) getScratch() *scratch {
+	if sc, ok := r.pool.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{enc: newEncoder()}
+}
+
+func (r *Renderer) putScratch(sc *scratch) {
+	for _, lf := range sc.layers {
+		clear(lf.props) // drop references to property values
+		if cap(lf.cmds) > maxPooled || cap(lf.props) > maxPooled/32 {
+			*lf = layerFeatures{}
+		}
+	}
+	if cap(sc.out) > maxPooled {
+		sc.out = nil
+	}
+	r.pool.Put(sc)
 }
 
 // RenderTile is Render with the tile's layers and dependencies, for
@@ -166,20 +212,21 @@ func (r *Renderer) RenderTile(ctx context.Context, t maptile.Tile, ids []string)
 	if err != nil {
 		return nil, err
 	}
+	sc := r.getScratch()
+	defer r.putScratch(sc)
 	bound := t.Bound(r.buffer / Extent)
 	out := &Tile{}
-	var mls mvt.Layers
-	var items [][]item
+	var lfs []*layerFeatures
 	for _, p := range parts {
-		var its []item
+		lf := sc.layer(len(lfs), p.name)
 		if !p.h3 {
-			its, err = r.features(ctx, t, p.layer)
+			err = r.features(ctx, sc, lf, t, p.layer)
 			if errors.Is(err, errOverBudget) {
 				p = part{name: H3Prefix + p.layer.ID, layer: p.layer, h3: true}
 				if slices.ContainsFunc(out.Layers, func(n string) bool { return n == p.name }) {
 					continue
 				}
-				err = nil
+				lf.name, err = p.name, nil
 			}
 			if err != nil {
 				return nil, err
@@ -188,27 +235,22 @@ func (r *Renderer) RenderTile(ctx context.Context, t maptile.Tile, ids []string)
 		dep := Dep{Layer: p.layer.ID, Bound: bound}
 		if p.h3 {
 			res := r.index.tileRes(p.layer, t.Z)
-			its, err = r.cells(ctx, t, p.layer, res)
-			if err != nil {
+			if err := r.cells(ctx, sc, lf, t, p.layer, res); err != nil {
 				return nil, err
 			}
 			dep.Bound = geo.ExpandBound(bound, 2*geo.EdgeLengthM(res))
 		}
 		out.Deps = append(out.Deps, dep)
-		if len(its) == 0 {
+		if len(lf.feats) == 0 {
 			continue
 		}
 		out.Layers = append(out.Layers, p.name)
-		items = append(items, its)
-		mls = append(mls, &mvt.Layer{Name: p.name, Version: 2, Extent: Extent})
+		lfs = append(lfs, lf)
 	}
-	if len(mls) == 0 {
+	if len(lfs) == 0 {
 		return out, nil
 	}
-	for i := range mls {
-		mls[i].Features = features(items[i])
-	}
-	data, err := mvt.Marshal(mls)
+	data, err := sc.encode(lfs)
 	if err != nil {
 		return nil, fmt.Errorf("tiles: encode %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 	}
@@ -216,151 +258,163 @@ func (r *Renderer) RenderTile(ctx context.Context, t maptile.Tile, ids []string)
 	// first, until the tile fits.
 	for len(data) > r.maxBytes {
 		big := 0
-		for i := range items {
-			if len(items[i]) > len(items[big]) {
+		for i := range lfs {
+			if len(lfs[i].feats) > len(lfs[big].feats) {
 				big = i
 			}
 		}
-		items[big] = items[big][:len(items[big])/2]
-		mls[big].Features = features(items[big])
-		if len(items[big]) == 0 { // MVT layers are not empty
-			items = slices.Delete(items, big, big+1)
-			mls = slices.Delete(mls, big, big+1)
+		lfs[big].cut(len(lfs[big].feats) / 2)
+		if len(lfs[big].feats) == 0 { // MVT layers are not empty
+			lfs = slices.Delete(lfs, big, big+1)
 			out.Layers = slices.Delete(out.Layers, big, big+1)
-			if len(mls) == 0 {
+			if len(lfs) == 0 {
 				return out, nil
 			}
 		}
-		if data, err = mvt.Marshal(mls); err != nil {
+		if data, err = sc.encode(lfs); err != nil {
 			return nil, fmt.Errorf("tiles: encode %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
 	}
-	out.Data = data
+	out.Data = bytes.Clone(data)
 	return out, nil
 }
 
-func features(its []item) []*geojson.Feature {
-	fs := make([]*geojson.Feature, len(its))
-	for i, it := range its {
-		fs[i] = it.f
+// encode writes the tile of lfs into sc.out.
+func (sc *scratch) encode(lfs []*layerFeatures) ([]byte, error) {
+	data := sc.out[:0]
+	var err error
+	for _, lf := range lfs {
+		if data, err = sc.enc.appendLayer(data, lf); err != nil {
+			return nil, err
+		}
 	}
-	return fs
+	sc.out = data
+	return data, nil
 }
 
 var errOverBudget = errors.New("over budget")
 
-// features reads and shapes the features of l in tile t, heaviest first.
-// A point layer with more features than the budget returns errOverBudget.
-func (r *Renderer) features(ctx context.Context, t maptile.Tile, l *layers.Layer) ([]item, error) {
+// features reads and shapes the features of l in tile t into lf, in id
+// order, or the heaviest first when over the budget. A point layer with more features than the budget
+// returns errOverBudget. The store lends its features (layers.View): they
+// are read, never modified or kept.
+func (r *Renderer) features(ctx context.Context, sc *scratch, lf *layerFeatures, t maptile.Tile, l *layers.Layer) error {
 	q := layers.Query{Layer: l.ID, BBox: t.Bound(r.buffer / Extent)}
 	if pointLayer(l) {
 		n, err := r.store.Count(ctx, q)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n > r.budget {
-			return nil, errOverBudget
+			return errOverBudget
 		}
 	}
-	sh := newShaper(t, r.buffer, tolerance(t.Z))
-	var its []item
-	err := r.store.Query(ctx, q, func(f layers.Feature) error {
-		g, w := sh.shape(f.Geometry)
-		if g == nil {
+	sh := sc.shaper(t, r.buffer, tolerance(t.Z))
+	fields := sortedFields(l)
+	err := layers.View(ctx, r.store, q, func(f layers.Feature) error {
+		g0, p0 := len(lf.cmds), len(lf.props)
+		cmds, typ, w := sh.shape(lf.cmds, f.Geometry)
+		if typ == 0 {
 			return nil
 		}
+		lf.cmds = cmds
 		if f.Geometry.Dimensions() == 0 {
 			w = spread(f.ID) // points: a sample spread evenly in space
 		}
-		its = append(its, item{f: &geojson.Feature{ID: uint64(f.ID), Geometry: g, Properties: properties(l, f.Props)}, w: w})
+		lf.props = appendProps(lf.props, fields, f.Props)
+		lf.add(uint64(f.ID), w, typ, g0, p0)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// Heaviest first, then by id: the order of the encoded features is
-	// deterministic, and cutting the tail drops the least visible.
-	slices.SortStableFunc(its, func(a, b item) int {
-		if c := cmp.Compare(b.w, a.w); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.f.ID.(uint64), b.f.ID.(uint64))
-	})
-	if len(its) > r.budget {
-		its = its[:r.budget]
+	if len(lf.feats) > r.budget {
+		lf.cut(r.budget)
 	}
-	return its, nil
+	return nil
 }
 
-// spread maps an id to a weight in [1, 2): a hash, so that cutting points
-// by weight thins them evenly instead of dropping one area.
+// spread maps an id to a weight in [1, 2): a hash (FNV-1a of the id's
+// little-endian bytes), so that cutting points by weight thins them
+// evenly instead of dropping one area.
 func spread(id int64) float64 {
-	h := fnv.New64a()
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(id >> (8 * i))
+	h := uint64(14695981039346656037)
+	for i := range 8 {
+		h ^= uint64(byte(id >> (8 * i)))
+		h *= 1099511628211
 	}
-	h.Write(b[:])
-	return 1 + float64(h.Sum64()>>11)/(1<<53)
+	return 1 + float64(h>>11)/(1<<53)
 }
 
-// properties returns the props of a feature as MVT values, typed by the
-// layer schema: strings (also enums and dates), integers, numbers and
-// booleans; nil and values that are not scalars are left out. A layer
-// without fields (a derived layer that declares none) keeps every scalar.
-func properties(l *layers.Layer, props map[string]any) geojson.Properties {
-	out := make(geojson.Properties, len(props))
+// sortedFields returns the fields of l by name, the order of a feature's
+// MVT properties; nil for a layer without fields.
+func sortedFields(l *layers.Layer) []layers.Field {
 	if len(l.Fields) == 0 {
+		return nil
+	}
+	fs := slices.Clone(l.Fields)
+	slices.SortFunc(fs, func(a, b layers.Field) int { return cmp.Compare(a.Name, b.Name) })
+	return fs
+}
+
+// appendProps appends the props of a feature as MVT values, typed by the
+// layer schema (fields, by name): strings (also enums and dates),
+// integers, numbers and booleans; nil and values that are not scalars
+// are left out. A layer without fields (a derived layer that declares
+// none) keeps every scalar.
+func appendProps(dst []kv, fields []layers.Field, props map[string]any) []kv {
+	if len(fields) == 0 {
 		for k, v := range props {
 			if s, ok := scalar(v); ok {
-				out[k] = s
+				dst = append(dst, kv{k, s})
 			}
 		}
-		return out
+		return dst
 	}
-	for _, fd := range l.Fields {
+	for _, fd := range fields {
 		v, ok := props[fd.Name]
 		if !ok || v == nil {
 			continue
 		}
 		if s, ok := typed(fd.Type, v); ok {
-			out[fd.Name] = s
+			dst = append(dst, kv{fd.Name, s})
 		}
 	}
-	return out
+	return dst
 }
 
-// typed converts v to the MVT value of a field type.
+// typed converts v to the MVT value of a field type. A value already of
+// the right type is returned as is (no new interface value).
 func typed(ft layers.FieldType, v any) (any, bool) {
 	switch ft {
 	case layers.Int:
 		switch n := v.(type) {
 		case int64:
-			return n, true
+			return v, true
 		case int:
 			return int64(n), true
 		case float64:
 			if n == float64(int64(n)) {
 				return int64(n), true
 			}
-			return n, true
+			return v, true
 		}
 	case layers.Float:
 		switch n := v.(type) {
 		case float64:
-			return n, true
+			return v, true
 		case int64:
 			return float64(n), true
 		case int:
 			return float64(n), true
 		}
 	case layers.Bool:
-		if b, ok := v.(bool); ok {
-			return b, true
+		if _, ok := v.(bool); ok {
+			return v, true
 		}
 	default: // strings, enums, dates
-		if s, ok := v.(string); ok {
-			return s, true
+		if _, ok := v.(string); ok {
+			return v, true
 		}
 	}
 	return scalar(v)
@@ -370,7 +424,7 @@ func typed(ft layers.FieldType, v any) (any, bool) {
 func scalar(v any) (any, bool) {
 	switch x := v.(type) {
 	case string, bool, int64, float64:
-		return x, true
+		return v, true
 	case int:
 		return int64(x), true
 	case int32:
@@ -381,25 +435,30 @@ func scalar(v any) (any, bool) {
 	return nil, false
 }
 
-// cells shapes the H3 cells of layer l at res that reach into tile t.
-func (r *Renderer) cells(ctx context.Context, t maptile.Tile, l *layers.Layer, res int) ([]item, error) {
+// cells shapes the H3 cells of layer l at res that reach into tile t
+// into lf.
+func (r *Renderer) cells(ctx context.Context, sc *scratch, lf *layerFeatures, t maptile.Tile, l *layers.Layer, res int) error {
 	g, err := r.index.Grid(ctx, l.ID, res)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	bound := t.Bound(r.buffer / Extent)
-	sh := newShaper(t, r.buffer, 0)
+	sh := sc.shaper(t, r.buffer, 0)
 	sch := schemaOf(l)
-	var its []item
 	for _, a := range g.Cells {
 		if !a.Bound.Intersects(bound) {
 			continue
 		}
-		shape, w := sh.shape(orb.Clone(a.Polygon))
-		if shape == nil {
+		g0, p0 := len(lf.cmds), len(lf.props)
+		cmds, typ, w := sh.shape(lf.cmds, a.Polygon)
+		if typ == 0 {
 			continue
 		}
-		its = append(its, item{f: &geojson.Feature{ID: uint64(a.Cell), Geometry: shape, Properties: tileProps(sch, a, res)}, w: w})
+		lf.cmds = cmds
+		for k, v := range tileProps(sch, a, res) {
+			lf.props = append(lf.props, kv{k, v})
+		}
+		lf.add(uint64(a.Cell), w, typ, g0, p0)
 	}
-	return its, nil
+	return nil
 }

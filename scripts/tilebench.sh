@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# tilebench.sh — HTTP load figures of the vector tiles (issue 10), embedded
+# store, large profile. Standalone: run from the repository root,
+#
+#   scripts/tilebench.sh            # or: PORT=18180 DURATION=20 scripts/tilebench.sh
+#
+# Needs go, curl, python3 and wrk (apt-get install -y wrk). What it does:
+#  1. builds bin/riskmap into a temporary directory and starts
+#     `riskmap serve --profile large` on 127.0.0.1:$PORT with a persisted
+#     data directory ($DATA, default /tmp/riskmap-tilebench-large): the first
+#     run generates and loads the large profile (a few minutes with the
+#     analyses), later runs reopen it;
+#  2. asks the server for the H3 res-8 cells of buildings and keeps the
+#     built-up ones (at least $MIN_BUILDINGS buildings, default 20); the
+#     tile lists are every tile covering those cells: z13–z15 for the
+#     buildings runs, z10–z15 for the mixed run (buildings, water_sources,
+#     pipelines, enterprises in one tile), each list shuffled with a fixed
+#     seed and required to hold at least 2,000 distinct tiles;
+#  3. cold: the server runs with --tile-cache-mb 0, so its tile cache keeps
+#     nothing and every request renders its tile (the list is cycled for
+#     $DURATION seconds); wrk, 2 threads, 16 connections, Accept-Encoding
+#     gzip (as browsers send);
+#  4. cached: the server restarts with a 2 GB tile cache; a first pass
+#     requests every tile of the list once (checking that none fails and
+#     none is over 500 KB; being cold, its figures are another cold
+#     measurement, each tile once), then the same list is requested again
+#     for $DURATION seconds.
+# It prints tiles/s and p50/p99 latency of each run, the server's own CPU
+# time per tile (user + system, from /proc: the cost of a tile whatever
+# else runs on the machine) and the load average. The load generator runs
+# on the same 2 cores as the server: the figures include its cost.
+set -euo pipefail
+
+PORT=${PORT:-18180}
+DURATION=${DURATION:-20}
+DATA=${DATA:-/tmp/riskmap-tilebench-large}
+MIN_BUILDINGS=${MIN_BUILDINGS:-20}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/tilebench.XXXXXX)
+BIN=$WORK/riskmap
+URL=http://127.0.0.1:$PORT
+SERVER=
+
+command -v wrk >/dev/null || { echo "tilebench: wrk is missing (apt-get install -y wrk)" >&2; exit 1; }
+
+stop_server() {
+	if [ -n "$SERVER" ]; then
+		kill "$SERVER" 2>/dev/null || true
+		wait "$SERVER" 2>/dev/null || true
+		SERVER=
+	fi
+}
+trap 'stop_server; rm -rf "$WORK"' EXIT
+
+start_server() { # cache MiB
+	"$BIN" serve --addr "127.0.0.1:$PORT" --data "$DATA" --profile large \
+		--tile-cache-mb "$1" --log-level warn >"$WORK/server.log" 2>&1 &
+	SERVER=$!
+	for _ in $(seq 1 1800); do
+		if curl -fsS "$URL/healthz" >/dev/null 2>&1; then return 0; fi
+		if ! kill -0 "$SERVER" 2>/dev/null; then cat "$WORK/server.log" >&2; exit 1; fi
+		sleep 1
+	done
+	echo "tilebench: the server did not come up" >&2
+	exit 1
+}
+
+echo "== build"
+(cd "$ROOT" && go build -o "$BIN" ./cmd/riskmap)
+
+echo "== start (cold: --tile-cache-mb 0)"
+start_server 0
+curl -fsS "$URL/api/h3/buildings?res=8" >"$WORK/cells.json"
+
+python3 - "$WORK" "$MIN_BUILDINGS" <<'EOF'
+import json, math, random, sys
+work, minb = sys.argv[1], int(sys.argv[2])
+cells = [f for f in json.load(open(work + "/cells.json"))["features"] if f["properties"]["count"] >= minb]
+def tile(lon, lat, z):
+    n = 2 ** z
+    lat = max(-85.05112878, min(85.05112878, lat))
+    x = int((lon + 180) / 360 * n)
+    s = math.sin(math.radians(lat))
+    y = int((0.5 - math.log((1 + s) / (1 - s)) / (4 * math.pi)) * n)
+    return min(x, n - 1), min(y, n - 1)
+def cover(zooms):
+    out = set()
+    for f in cells:
+        ring = f["geometry"]["coordinates"][0]
+        lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+        for z in zooms:
+            x0, y0 = tile(min(lons), max(lats), z)
+            x1, y1 = tile(max(lons), min(lats), z)
+            out |= {(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)}
+    out = sorted(out)
+    random.Random(1).shuffle(out)
+    return out
+for name, ids, zooms in (("buildings", "buildings", range(13, 16)),
+                         ("mixed", "buildings,water_sources,pipelines,enterprises", range(10, 16))):
+    ts = cover(zooms)
+    with open("%s/%s.txt" % (work, name), "w") as fh:
+        for z, x, y in ts:
+            fh.write("/tiles/%s/%d/%d/%d.mvt\n" % (ids, z, x, y))
+    per = {z: sum(1 for t in ts if t[0] == z) for z in zooms}
+    print("%s: %d tiles from %d built-up H3 cells, by zoom %s" % (name, len(ts), len(cells), per))
+    if len(ts) < 2000:
+        sys.exit("tilebench: fewer than 2,000 distinct tiles: lower MIN_BUILDINGS")
+EOF
+
+# wrk script: each thread walks the list from its own offset with a
+# stride of the thread count; done() prints the figures. With CHECK set,
+# response() records failures and the largest body.
+cat >"$WORK/list.lua" <<'EOF'
+local paths, threads = {}, {}
+for line in io.lines(os.getenv("TILE_LIST")) do paths[#paths + 1] = line end
+local counter = 0
+function setup(thread)
+	thread:set("id", counter)
+	counter = counter + 1
+	threads[#threads + 1] = thread
+end
+function init(args)
+	i, step, fails, biggest = id + 1, 2, 0, 0
+	wrk.headers["Accept-Encoding"] = "gzip"
+end
+function request()
+	local p = paths[i]
+	i = i + step
+	if i > #paths then i = i - #paths end
+	return wrk.format("GET", p)
+end
+if (os.getenv("CHECK") or "") ~= "" then
+	-- a checking pass requests every tile of the list once, then stops
+	function response(status, headers, body)
+		if status ~= 200 and status ~= 204 then fails = fails + 1 end
+		if body and #body > biggest then biggest = #body end
+		seen = (seen or 0) + 1
+		if seen >= math.ceil(#paths / step) then wrk.thread:stop() end
+	end
+end
+function done(summary, latency, requests)
+	local s = summary.duration / 1e6
+	io.write(string.format("RESULT tiles/s %.0f  p50 %.1f ms  p99 %.1f ms  requests %d  errors %d (non-2xx %d)\n",
+		summary.requests / s, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests,
+		summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
+	if (os.getenv("CHECK") or "") ~= "" then
+		local f, b = 0, 0
+		for _, t in ipairs(threads) do f = f + t:get("fails"); b = math.max(b, t:get("biggest")) end
+		io.write(string.format("CHECK failed responses %d, largest body %d bytes (gzipped)\n", f, b))
+	end
+end
+EOF
+
+# CPU time (user + system) the server has used, in clock ticks
+server_cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+
+run() { # label list duration [check]
+	echo "== $1"
+	local before after
+	before=$(server_cpu)
+	TILE_LIST=$WORK/$2.txt CHECK=${4:-} wrk -t2 -c16 -d"$3"s --timeout 10s -s "$WORK/list.lua" "$URL" | tee "$WORK/wrk.out" | grep -E "RESULT|CHECK"
+	after=$(server_cpu)
+	# the server's own CPU per tile: what the tiles cost, whoever else
+	# shares the machine
+	awk -v t="$(getconf CLK_TCK)" -v c=$((after - before)) '/^RESULT/ {printf "SERVER CPU %.2f ms per tile (%.1f s over %d requests)\n", c / t * 1000 / $11, c / t, $11}' "$WORK/wrk.out"
+	echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+run "cold z13-z15 buildings" buildings "$DURATION"
+run "cold mixed z10-z15, 4 layers" mixed "$DURATION"
+stop_server
+
+echo "== restart (cached: --tile-cache-mb 2048)"
+start_server 2048
+run "warm-up pass: every tile of the buildings list once" buildings 600 check
+run "cached z13-z15 buildings" buildings "$DURATION"
+run "warm-up pass: every tile of the mixed list once" mixed 600 check
+run "cached mixed z10-z15, 4 layers" mixed "$DURATION"
