@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"riskmap/layers"
 )
@@ -28,10 +29,10 @@ var _ layers.Bulk = (*Store)(nil)
 // context aborts the transaction and leaves the layer as it was.
 //
 // The layer's table is locked against other writers (not readers) until
-// the end. When it is empty at the start, its secondary indexes are
-// dropped and rebuilt at Commit (building a GiST index over the loaded
-// rows is several times faster than growing it row by row); readers of
-// that layer then wait for the load to end.
+// the end. When it is empty at the start, batches are copied straight into
+// it and its secondary indexes are dropped and rebuilt at Commit (building
+// a GiST index over the loaded rows is several times faster than growing
+// it row by row); readers of that layer then wait for the load to end.
 func (s *Store) BeginBulk(ctx context.Context, layer string) (layers.BulkWriter, error) {
 	t, err := s.table(layer)
 	if err != nil {
@@ -125,10 +126,11 @@ func (b *bulk) Rollback(ctx context.Context) error {
 
 // loader streams batches into a table inside a transaction.
 type loader struct {
-	t     *table
-	tx    pgx.Tx
-	fresh bool     // the table was empty: secondary indexes dropped
-	index []string // their definitions, rebuilt by finish
+	t      *table
+	tx     pgx.Tx
+	fresh  bool     // the table was empty: secondary indexes dropped
+	index  []string // their definitions, rebuilt by finish
+	direct bool     // COPY straight into the table (until an id repeats)
 }
 
 // begin locks the table against other writers, drops the secondary
@@ -148,6 +150,7 @@ func (l *loader) begin(ctx context.Context) error {
 		if err := l.dropIndexes(ctx); err != nil {
 			return err
 		}
+		l.direct = true
 	}
 	_, err := tx.Exec(ctx, "CREATE TEMP TABLE "+stagingTable+" (LIKE "+t.name+") ON COMMIT DROP")
 	return err
@@ -183,17 +186,44 @@ AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, l
 	return err
 }
 
-// write copies rows (of features without repeated ids) into the staging
-// table and merges them into the table.
+// write copies rows (of features without repeated ids) into the table:
+// into an empty table straight, else (or once an id of an earlier batch
+// comes again) into the staging table, merged into the table with
+// INSERT … ON CONFLICT.
 func (l *loader) write(ctx context.Context, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if l.direct {
+		err := l.copyDirect(ctx, rows)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "23505" { // unique_violation
+			return err
+		}
+		// an id of an earlier batch: undo this batch, merge from now on
+		if _, err := l.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT riskmap_batch"); err != nil {
+			return err
+		}
+		l.direct = false
 	}
 	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, l.t.copyCols, pgx.CopyFromRows(rows)); err != nil {
 		return err
 	}
 	// one round trip: simple protocol runs both statements
 	_, err := l.tx.Exec(ctx, fmt.Sprintf(l.t.mergeSQL, stagingTable)+"; TRUNCATE "+stagingTable)
+	return err
+}
+
+// copyDirect copies a batch into the table under a savepoint, so that a
+// repeated id can be undone.
+func (l *loader) copyDirect(ctx context.Context, rows [][]any) error {
+	if _, err := l.tx.Exec(ctx, "SAVEPOINT riskmap_batch"); err != nil {
+		return err
+	}
+	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{l.t.layer.ID}, l.t.copyCols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	_, err := l.tx.Exec(ctx, "RELEASE SAVEPOINT riskmap_batch")
 	return err
 }
 
