@@ -46,6 +46,12 @@ func TestGeoJSONShapes(t *testing.T) {
 		{"bad geometry in feature 2", `{"type":"FeatureCollection","features":[
 			{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{}},
 			{"type":"Feature","geometry":{"type":"Nope","coordinates":[1,2]},"properties":{}}]}`, 1, "feature 2"},
+		{"geometry collection and heights", `[{"type":"Feature","geometry":{"type":"GeometryCollection","geometries":[
+			{"type":"Point","coordinates":[1,2,3]},{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]]]}]},"properties":{}}]`, 1, ""},
+		{"short position", `[{"type":"Feature","geometry":{"type":"LineString","coordinates":[[1,2],[3]]},"properties":{}}]`, 0, `feature 1: field "geometry": a position has 1 numbers`},
+		{"text coordinate", `[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,"2"]},"properties":{}}]`, 0, `feature 1: field "geometry": coordinate "2" is not a number`},
+		{"properties not an object", `[{"type":"Feature","geometry":null,"properties":[1]}]`, 0, "properties is a JSON array"},
+		{"not a feature", `[{"type":"Point","coordinates":[1,2]}]`, 0, `type is "Point", want "Feature"`},
 		{"broken json", `{"type":"FeatureCollection","features":[{"type":"Feature",`, 0, "malformed"},
 		{"not geojson", `42`, 0, "malformed"},
 		{"empty", ``, 0, "empty file"},

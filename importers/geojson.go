@@ -9,7 +9,9 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+	"github.com/valyala/fastjson"
 )
 
 // geojsonDecoder streams the features of a GeoJSON FeatureCollection (or a
@@ -22,6 +24,7 @@ type geojsonDecoder struct {
 	state  int // 0 start, 1 in features array, 2 after the array, 3 done
 	array  bool
 	single []Record // a lone Feature or geometry, yielded once
+	p      fastjson.Parser
 }
 
 // NewGeoJSON decodes a GeoJSON document from r; file names it in errors.
@@ -49,7 +52,7 @@ func (d *geojsonDecoder) Next() (Record, error) {
 					return Record{}, d.syntax(err)
 				}
 				d.n++
-				return parseFeature(raw, d.file, fmt.Sprintf("feature %d", d.n), d.n)
+				return parseFeature(&d.p, raw, d.file, fmt.Sprintf("feature %d", d.n), d.n)
 			}
 			if _, err := d.dec.Token(); err != nil { // ]
 				return Record{}, d.syntax(err)
@@ -128,7 +131,7 @@ func (d *geojsonDecoder) start() error {
 	case "FeatureCollection":
 		return nil // no features member: empty
 	case "Feature":
-		r, err := parseFeature(whole, d.file, "feature 1", 1)
+		r, err := parseFeature(&d.p, whole, d.file, "feature 1", 1)
 		if err != nil {
 			return err
 		}
@@ -161,68 +164,182 @@ func (d *geojsonDecoder) skipMembers() error {
 	return nil
 }
 
-// parseFeature reads one GeoJSON Feature. A feature with a bad geometry is
-// a record error (skippable); its properties are scalars — nested objects
-// and arrays are kept as their JSON text.
-func parseFeature(raw []byte, file, pos string, n int) (Record, error) {
+// parseFeature reads one GeoJSON Feature in one pass with p (reused from
+// feature to feature). A feature with a bad geometry is a record error
+// (skippable); its properties are scalars — nested objects and arrays are
+// kept as their JSON text.
+func parseFeature(p *fastjson.Parser, raw []byte, file, pos string, n int) (Record, error) {
 	rec := Record{File: file, Pos: pos, N: n, Props: map[string]any{}}
-	var f struct {
-		Type       string                     `json:"type"`
-		ID         json.RawMessage            `json:"id"`
-		Geometry   json.RawMessage            `json:"geometry"`
-		Properties map[string]json.RawMessage `json:"properties"`
+	bad := func(field string, err error) (Record, error) {
+		return rec, &RecordError{Where: rec.Where(), Field: field, Err: err}
 	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return rec, &RecordError{Where: rec.Where(), Err: fmt.Errorf("not a feature: %w", err)}
+	v, err := p.ParseBytes(raw)
+	if err != nil {
+		return bad("", fmt.Errorf("not a feature: %w", err))
 	}
-	if f.Type != "Feature" {
-		return rec, &RecordError{Where: rec.Where(), Err: fmt.Errorf("type is %q, want \"Feature\"", f.Type)}
+	if v.Type() != fastjson.TypeObject {
+		return bad("", fmt.Errorf("not a feature: a JSON %s", v.Type()))
 	}
-	if len(f.ID) > 0 && string(f.ID) != "null" {
-		rec.ID = scalar(f.ID)
-	}
-	if len(f.Geometry) > 0 && string(f.Geometry) != "null" {
-		g, err := geojson.UnmarshalGeometry(f.Geometry)
-		if err != nil {
-			return rec, &RecordError{Where: rec.Where(), Field: "geometry", Err: err}
+	if typ := v.Get("type"); typ == nil || string(typ.GetStringBytes()) != "Feature" {
+		got := "missing"
+		if typ != nil {
+			got = typ.String()
 		}
-		rec.Geometry = g.Geometry()
+		return bad("", fmt.Errorf("type is %s, want \"Feature\"", got))
 	}
-	for k, v := range f.Properties {
-		rec.Props[k] = scalar(v)
+	if id := v.Get("id"); id != nil {
+		rec.ID = scalar(id)
+	}
+	if g := v.Get("geometry"); g != nil && g.Type() != fastjson.TypeNull {
+		geom, err := geometry(g, 0)
+		if err != nil {
+			return bad("geometry", err)
+		}
+		rec.Geometry = geom
+	}
+	switch props := v.Get("properties"); {
+	case props == nil || props.Type() == fastjson.TypeNull:
+	case props.Type() == fastjson.TypeObject:
+		props.GetObject().Visit(func(k []byte, v *fastjson.Value) { rec.Props[string(k)] = scalar(v) })
+	default:
+		return bad("", fmt.Errorf("not a feature: properties is a JSON %s, not an object", props.Type()))
 	}
 	return rec, nil
 }
 
 // scalar turns a JSON value into a Go scalar: numbers as int64 when whole,
 // else float64; null as nil; objects and arrays as their JSON text.
-func scalar(v json.RawMessage) any {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
+func scalar(v *fastjson.Value) any {
+	switch v.Type() {
+	case fastjson.TypeNull:
 		return nil
-	}
-	switch v[0] {
-	case 'n':
-		return nil
-	case 't':
+	case fastjson.TypeTrue:
 		return true
-	case 'f':
+	case fastjson.TypeFalse:
 		return false
-	case '"':
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			return s
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeNumber:
+		s := v.String()
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i
 		}
-	case '{', '[':
-		return string(v)
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f
+		}
+		return s
 	}
-	if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-		return i
+	return v.String()
+}
+
+// maxCollectionDepth bounds GeometryCollections nested in each other.
+const maxCollectionDepth = 8
+
+// geometry converts a GeoJSON geometry object; positions take their first
+// two numbers (a third, the height, is dropped).
+func geometry(v *fastjson.Value, depth int) (orb.Geometry, error) {
+	if v.Type() != fastjson.TypeObject {
+		return nil, fmt.Errorf("geometry is a JSON %s, not an object", v.Type())
 	}
-	if f, err := strconv.ParseFloat(string(v), 64); err == nil {
-		return f
+	typ := string(v.GetStringBytes("type"))
+	if typ == "GeometryCollection" {
+		if depth >= maxCollectionDepth {
+			return nil, errors.New("GeometryCollections nested too deep")
+		}
+		gs, err := array(v.Get("geometries"), "geometries")
+		if err != nil {
+			return nil, err
+		}
+		c := make(orb.Collection, 0, len(gs))
+		for _, g := range gs {
+			x, err := geometry(g, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			c = append(c, x)
+		}
+		return c, nil
 	}
-	return string(v)
+	c := v.Get("coordinates")
+	switch typ {
+	case "Point":
+		return position(c)
+	case "MultiPoint":
+		ps, err := positions(c)
+		return orb.MultiPoint(ps), err
+	case "LineString":
+		ps, err := positions(c)
+		return orb.LineString(ps), err
+	case "MultiLineString":
+		ls, err := lists(c, positions)
+		ml := make(orb.MultiLineString, len(ls))
+		for i, l := range ls {
+			ml[i] = orb.LineString(l)
+		}
+		return ml, err
+	case "Polygon":
+		return polygon(c)
+	case "MultiPolygon":
+		ps, err := lists(c, polygon)
+		return orb.MultiPolygon(ps), err
+	case "":
+		return nil, errors.New(`geometry has no "type"`)
+	}
+	return nil, fmt.Errorf("unknown geometry type %q", typ)
+}
+
+func array(v *fastjson.Value, what string) ([]*fastjson.Value, error) {
+	if v == nil {
+		return nil, fmt.Errorf("%s missing", what)
+	}
+	a, err := v.Array()
+	if err != nil {
+		return nil, fmt.Errorf("%s: not an array", what)
+	}
+	return a, nil
+}
+
+func position(v *fastjson.Value) (orb.Point, error) {
+	a, err := array(v, "coordinates")
+	if err != nil {
+		return orb.Point{}, err
+	}
+	if len(a) < 2 {
+		return orb.Point{}, fmt.Errorf("a position has %d numbers, want 2 (lon, lat)", len(a))
+	}
+	var p orb.Point
+	for i := range p {
+		if p[i], err = a[i].Float64(); err != nil {
+			return orb.Point{}, fmt.Errorf("coordinate %s is not a number", a[i])
+		}
+	}
+	return p, nil
+}
+
+func positions(v *fastjson.Value) ([]orb.Point, error) { return lists(v, position) }
+
+func polygon(v *fastjson.Value) (orb.Polygon, error) {
+	rs, err := lists(v, positions)
+	p := make(orb.Polygon, len(rs))
+	for i, r := range rs {
+		p[i] = orb.Ring(r)
+	}
+	return p, err
+}
+
+// lists converts an array of coordinate arrays with item.
+func lists[T any](v *fastjson.Value, item func(*fastjson.Value) (T, error)) ([]T, error) {
+	a, err := array(v, "coordinates")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(a))
+	for i, x := range a {
+		if out[i], err = item(x); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // seqDecoder reads GeoJSON text sequences (RFC 8142, RS-separated) and
@@ -232,6 +349,7 @@ type seqDecoder struct {
 	sc   *bufio.Scanner
 	line int
 	n    int
+	p    fastjson.Parser
 }
 
 // NewGeoJSONSeq decodes one feature per line (an RS prefix is allowed).
@@ -249,7 +367,7 @@ func (d *seqDecoder) Next() (Record, error) {
 			continue
 		}
 		d.n++
-		return parseFeature(b, d.file, fmt.Sprintf("line %d", d.line), d.n)
+		return parseFeature(&d.p, b, d.file, fmt.Sprintf("line %d", d.line), d.n)
 	}
 	if err := d.sc.Err(); err != nil {
 		return Record{}, fmt.Errorf("%s: line %d: %w: %v", d.file, d.line+1, ErrSyntax, err)

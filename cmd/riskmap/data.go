@@ -119,7 +119,7 @@ func (m mapFlag) Set(s string) error {
 }
 
 func importCmd(ctx context.Context, e env) error {
-	fs := flags(e, "import", "import --layer ID [--data DIR | --db URL] [--crs wgs84|cgcs2000|gcj02|bd09] [--map src=field …] [--id-field F] [--skip-invalid --rejects FILE] FILE…")
+	fs := flags(e, "import", "import --layer ID [--data DIR | --db URL] [--skip-analyses] [--crs wgs84|cgcs2000|gcj02|bd09] [--map src=field …] [--id-field F] [--skip-invalid --rejects FILE] FILE…")
 	var sf storeFlags
 	sf.register(fs, e)
 	layerID := fs.String("layer", "", "layer to import into (required)")
@@ -128,6 +128,7 @@ func importCmd(ctx context.Context, e env) error {
 	skip := fs.Bool("skip-invalid", false, "write the valid rows and report the bad ones to --rejects")
 	rejects := fs.String("rejects", "", "with --skip-invalid: file for the rejected rows (GeoJSON sequence with reasons)")
 	table := fs.String("table", "", "GeoPackage feature table (default: the only one)")
+	skipAnalyses := fs.Bool("skip-analyses", false, "do not recompute the analyses that read the layer (serve recomputes them on start); for loading several layers in a row")
 	m := mapFlag{}
 	fs.Var(m, "map", "source column to schema field, e.g. --map 风险等级=risk_level (repeatable)")
 	if err := fs.Parse(e.args); err != nil {
@@ -179,7 +180,7 @@ func importCmd(ctx context.Context, e env) error {
 		src.Close()
 		if err != nil {
 			err = fmt.Errorf("%w (nothing was written)", err)
-			if written > 0 {
+			if written > 0 && !*skipAnalyses {
 				err = errors.Join(err, refresh(ctx, e, a, l.ID))
 			}
 			return err
@@ -191,7 +192,7 @@ func importCmd(ctx context.Context, e env) error {
 			fmt.Fprintf(e.stdout, "  columns with no field (not imported; use --map): %s\n", strings.Join(rep.Ignored, ", "))
 		}
 	}
-	if written == 0 {
+	if written == 0 || *skipAnalyses {
 		return nil
 	}
 	return refresh(ctx, e, a, l.ID)

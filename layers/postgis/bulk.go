@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"riskmap/layers"
 )
@@ -18,18 +19,20 @@ var _ layers.Bulk = (*Store)(nil)
 
 // BeginBulk implements layers.Bulk: it opens a transaction that holds one
 // pooled connection until Commit or Rollback (the caller must call one of
-// them). Each Write is validated, copied into a temporary staging table by
-// binary COPY and merged into the layer with INSERT … ON CONFLICT (id) DO
-// UPDATE, so memory stays flat however many rows stream through and a
-// later feature with the same id replaces an earlier one. Nothing is
-// visible to others before Commit; an error or a cancelled context aborts
-// the transaction and leaves the layer as it was.
+// them). Each Write is validated and encoded at once, then copied into a
+// temporary staging table by binary COPY and merged into the layer with
+// INSERT … ON CONFLICT (id) DO UPDATE while the caller prepares the next
+// batch; so at most two batches are held in memory however many rows
+// stream through, and a later feature with the same id replaces an earlier
+// one. A failure of the database shows at the next Write or at Commit.
+// Nothing is visible to others before Commit; an error or a cancelled
+// context aborts the transaction and leaves the layer as it was.
 //
 // The layer's table is locked against other writers (not readers) until
-// the end. When it is empty at the start, its secondary indexes are
-// dropped and rebuilt at Commit (building a GiST index over the loaded
-// rows is several times faster than growing it row by row); readers of
-// that layer then wait for the load to end.
+// the end. When it is empty at the start, batches are copied straight into
+// it and its secondary indexes are dropped and rebuilt at Commit (building
+// a GiST index over the loaded rows is several times faster than growing
+// it row by row); readers of that layer then wait for the load to end.
 func (s *Store) BeginBulk(ctx context.Context, layer string) (layers.BulkWriter, error) {
 	t, err := s.table(layer)
 	if err != nil {
@@ -51,30 +54,55 @@ func (s *Store) BeginBulk(ctx context.Context, layer string) (layers.BulkWriter,
 // bulk is a layers.BulkWriter over one transaction.
 type bulk struct {
 	loader
-	op  string
-	err error // the first failure: the transaction is dead, only Rollback remains
+	op      string
+	err     error      // the first failure: the transaction is dead, only Rollback remains
+	pending chan error // the batch the database is writing, or nil
 }
 
 func (b *bulk) Write(ctx context.Context, fs []layers.Feature) error {
 	if b.err != nil {
 		return b.err
 	}
+	// encode now: the caller may reuse fs once Write returns
 	owned, err := b.t.prepare(fs)
+	var rows [][]any
 	if err == nil {
-		err = b.write(ctx, owned)
+		rows, err = b.t.rows(owned)
+	}
+	if err == nil {
+		err = b.wait()
 	}
 	if err != nil {
 		b.err = writeError(ctx, b.op, err)
 		return b.err
 	}
+	if len(rows) == 0 {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.write(ctx, rows) }()
+	b.pending = done
 	return nil
+}
+
+// wait waits for the batch in flight and returns its error.
+func (b *bulk) wait() error {
+	if b.pending == nil {
+		return nil
+	}
+	err := <-b.pending
+	b.pending = nil
+	return err
 }
 
 func (b *bulk) Commit(ctx context.Context) error {
 	if b.err != nil {
 		return b.err
 	}
-	err := b.finish(ctx)
+	err := b.wait()
+	if err == nil {
+		err = b.finish(ctx)
+	}
 	if err == nil {
 		err = b.tx.Commit(ctx)
 	}
@@ -89,6 +117,7 @@ func (b *bulk) Commit(ctx context.Context) error {
 
 // Rollback discards everything written; after Commit it does nothing.
 func (b *bulk) Rollback(ctx context.Context) error {
+	_ = b.wait() // the connection is the batch's until it ends
 	if err := b.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
 		return wrap(ctx, "rollback "+b.op, err)
 	}
@@ -97,10 +126,11 @@ func (b *bulk) Rollback(ctx context.Context) error {
 
 // loader streams batches into a table inside a transaction.
 type loader struct {
-	t     *table
-	tx    pgx.Tx
-	fresh bool     // the table was empty: secondary indexes dropped
-	index []string // their definitions, rebuilt by finish
+	t      *table
+	tx     pgx.Tx
+	fresh  bool     // the table was empty: secondary indexes dropped
+	index  []string // their definitions, rebuilt by finish
+	direct bool     // COPY straight into the table (until an id repeats)
 }
 
 // begin locks the table against other writers, drops the secondary
@@ -120,6 +150,7 @@ func (l *loader) begin(ctx context.Context) error {
 		if err := l.dropIndexes(ctx); err != nil {
 			return err
 		}
+		l.direct = true
 	}
 	_, err := tx.Exec(ctx, "CREATE TEMP TABLE "+stagingTable+" (LIKE "+t.name+") ON COMMIT DROP")
 	return err
@@ -155,17 +186,44 @@ AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, l
 	return err
 }
 
-// write copies normalised features without repeated ids into the staging
-// table and merges them into the table.
-func (l *loader) write(ctx context.Context, fs []layers.Feature) error {
-	if len(fs) == 0 {
+// write copies rows (of features without repeated ids) into the table:
+// into an empty table straight, else (or once an id of an earlier batch
+// comes again) into the staging table, merged into the table with
+// INSERT … ON CONFLICT.
+func (l *loader) write(ctx context.Context, rows [][]any) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, l.t.copyCols, &copySource{t: l.t, fs: fs}); err != nil {
+	if l.direct {
+		err := l.copyDirect(ctx, rows)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "23505" { // unique_violation
+			return err
+		}
+		// an id of an earlier batch: undo this batch, merge from now on
+		if _, err := l.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT riskmap_batch"); err != nil {
+			return err
+		}
+		l.direct = false
+	}
+	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, l.t.copyCols, pgx.CopyFromRows(rows)); err != nil {
 		return err
 	}
 	// one round trip: simple protocol runs both statements
 	_, err := l.tx.Exec(ctx, fmt.Sprintf(l.t.mergeSQL, stagingTable)+"; TRUNCATE "+stagingTable)
+	return err
+}
+
+// copyDirect copies a batch into the table under a savepoint, so that a
+// repeated id can be undone.
+func (l *loader) copyDirect(ctx context.Context, rows [][]any) error {
+	if _, err := l.tx.Exec(ctx, "SAVEPOINT riskmap_batch"); err != nil {
+		return err
+	}
+	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{l.t.layer.ID}, l.t.copyCols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	_, err := l.tx.Exec(ctx, "RELEASE SAVEPOINT riskmap_batch")
 	return err
 }
 

@@ -41,8 +41,10 @@
 // batches as pipelined INSERT … ON CONFLICT statements, large ones (more than
 // 1,000 rows by default) by COPY in binary format with EWKB geometries into a
 // temporary staging table followed by one INSERT … SELECT … ON CONFLICT (id)
-// DO UPDATE. A large batch into an empty table is merged with its secondary
-// indexes dropped and rebuilt after the load.
+// DO UPDATE. Into an empty table, COPY goes straight into the table (under a
+// savepoint per batch: an id repeated from an earlier batch undoes that
+// batch and merges it instead) with its secondary indexes dropped and
+// rebuilt after the load.
 //
 // Imports stream through BeginBulk (layers.Bulk): one transaction for the
 // whole import, each batch copied into the staging table and merged, the

@@ -88,37 +88,32 @@ func (t *table) insert(ctx context.Context, tx pgx.Tx, fs []layers.Feature) erro
 
 // copy loads a large batch by the same path as a bulk load.
 func (t *table) copy(ctx context.Context, tx pgx.Tx, fs []layers.Feature) error {
+	rows, err := t.rows(fs)
+	if err != nil {
+		return err
+	}
 	l := &loader{t: t, tx: tx}
 	if err := l.begin(ctx); err != nil {
 		return err
 	}
-	if err := l.write(ctx, fs); err != nil {
+	if err := l.write(ctx, rows); err != nil {
 		return err
 	}
 	return l.finish(ctx)
 }
 
-// copySource feeds COPY one feature at a time, encoding as it goes.
-type copySource struct {
-	t   *table
-	fs  []layers.Feature
-	i   int
-	row []any
-	err error
-}
-
-func (c *copySource) Next() bool {
-	if c.err != nil || c.i >= len(c.fs) {
-		return false
+// rows encodes normalised features as COPY rows.
+func (t *table) rows(fs []layers.Feature) ([][]any, error) {
+	out := make([][]any, len(fs))
+	for i, f := range fs {
+		r, err := t.row(f, nil)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
 	}
-	c.row, c.err = c.t.row(c.fs[c.i], c.row)
-	c.i++
-	return c.err == nil
+	return out, nil
 }
-
-func (c *copySource) Values() ([]any, error) { return c.row, c.err }
-
-func (c *copySource) Err() error { return c.err }
 
 // Delete removes features by id in one statement (one transaction), all or
 // none; unknown ids are ignored.

@@ -90,21 +90,26 @@ func testBulkLoad(t *testing.T, open func() (layers.Store, error)) {
 }
 
 // testBulkEmptyLayer loads a layer that holds nothing (a store may take a
-// faster path then) and checks that queries work afterwards.
+// faster path then), with an id repeated in the last batch, and checks
+// that queries work afterwards.
 func testBulkEmptyLayer(t *testing.T, open func() (layers.Store, error)) {
 	s := openStore(t, open)
 	fs := hydrants(1, 3000, "first")
+	again := hydrant(5, lon0, lat0, map[string]any{"name": "again"})
 	w, err := layers.BeginBulk(t.Context(), s, layers.WaterSources)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bulkWrite(t.Context(), w, fs, 1000); err != nil {
+	if err := bulkWrite(t.Context(), w, append(fs[:len(fs):len(fs)], again, hydrant(3001, lon0, lat0, nil)), 1000); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	wantLayer(t, s, layers.WaterSources, fs)
+	want := append(append([]layers.Feature(nil), fs...), hydrant(3001, lon0, lat0, nil))
+	want[4] = again
+	wantLayer(t, s, layers.WaterSources, want)
+	fs = fs[5:] // the checks below look for a feature that was not replaced
 	q := layers.Query{Layer: layers.WaterSources, BBox: fs[0].Geometry.Bound().Pad(1e-6)}
 	if got := ids(queryAll(t, s, q)); len(got) != 1 || got[0] != fs[0].ID {
 		t.Errorf("bbox query after the load = %v, want [%d]", got, fs[0].ID)
