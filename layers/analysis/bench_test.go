@@ -3,7 +3,9 @@ package analysis_test
 import (
 	"context"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -44,17 +46,34 @@ func benchEngine(b *testing.B, as ...analysis.Analysis) (*analysis.Engine, *laye
 	return e, st
 }
 
+// cpuTime returns the CPU time the process has used (user + system): on a
+// machine shared with other jobs it says more than the wall clock.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU milliseconds per op since start (all cores).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime(b)-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
 // BenchmarkWaterCoverageDistrict is a full water-coverage run over the
 // whole district at res 10.
 func BenchmarkWaterCoverageDistrict(b *testing.B) {
 	e, _ := benchEngine(b)
 	ctx := context.Background()
 	b.ResetTimer()
+	cpu := cpuTime(b)
 	for b.Loop() {
 		if _, err := e.Run(ctx, "water-coverage", analysis.Params{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkWaterIncremental moves one hydrant back and forth: the write
@@ -70,6 +89,7 @@ func BenchmarkWaterIncremental(b *testing.B) {
 	}
 	p := f.Geometry.(orb.Point)
 	b.ResetTimer()
+	cpu := cpuTime(b)
 	i := 0
 	for b.Loop() {
 		i++
@@ -78,6 +98,7 @@ func BenchmarkWaterIncremental(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkStationReach is a full station-reach run.
@@ -85,9 +106,11 @@ func BenchmarkStationReach(b *testing.B) {
 	e, _ := benchEngine(b)
 	ctx := context.Background()
 	b.ResetTimer()
+	cpu := cpuTime(b)
 	for b.Loop() {
 		if _, err := e.Run(ctx, "station-reach", analysis.Params{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
