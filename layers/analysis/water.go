@@ -86,9 +86,9 @@ type waterState struct {
 	cells     map[geo.Cell]*cellState
 	buildings map[int64]bldState
 	uncovered map[int64]orb.Point // the uncovered buildings' centres
-	spacing   map[int64]bool  // ids of spacing gaps in the district
-	usable    map[int64]bool  // ids of the usable sources that count
-	totals    map[string]*acc // per town, kept by count* as cells and buildings change
+	spacing   map[int64]bool      // ids of spacing gaps in the district
+	usable    map[int64]bool      // ids of the usable sources that count
+	totals    map[string]*acc     // per town, kept by count* as cells and buildings change
 }
 
 // acc sums cells, gaps, buildings and uncovered buildings.
