@@ -40,6 +40,7 @@ func benchEngine(b *testing.B, as ...analysis.Analysis) (*analysis.Engine, *laye
 		b.Fatal(err)
 	}
 	e.Attach(st, func(err error) { b.Error(err) })
+	b.Cleanup(func() { e.Close() })
 	if err := e.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}

@@ -60,6 +60,7 @@ func newEngine(t *testing.T, fs ...layers.Feature) (*analysis.Engine, *layers.Ob
 		}
 	}
 	e.Attach(st, func(err error) { t.Errorf("engine: %v", err) })
+	t.Cleanup(func() { e.Close() })
 	if err := e.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
