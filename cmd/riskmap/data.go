@@ -183,7 +183,9 @@ func importCmd(ctx context.Context, e env) error {
 			fmt.Fprintf(e.stdout, "  columns with no field (not imported; use --map): %s\n", strings.Join(rep.Ignored, ", "))
 		}
 	}
-	return nil
+	// analyses that are not incremental recompute in the background: let
+	// them finish before the store closes
+	return a.engine.Settle(ctx)
 }
 
 func exportCmd(ctx context.Context, e env) error {
