@@ -78,7 +78,11 @@ func (sf storeFlags) open(ctx context.Context, onErr func(error)) (*app, error) 
 	}
 	st := layers.Observe(raw)
 	engine.Attach(st, onErr)
-	return &app{raw: raw, store: st, cat: cat, engine: engine, close: raw.Close}, nil
+	closeAll := func() error {
+		engine.Close() // stops the background recomputation first
+		return raw.Close()
+	}
+	return &app{raw: raw, store: st, cat: cat, engine: engine, close: closeAll}, nil
 }
 
 func serve(ctx context.Context, e env) error {

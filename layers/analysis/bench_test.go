@@ -3,7 +3,9 @@ package analysis_test
 import (
 	"context"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -38,10 +40,26 @@ func benchEngine(b *testing.B, as ...analysis.Analysis) (*analysis.Engine, *laye
 		b.Fatal(err)
 	}
 	e.Attach(st, func(err error) { b.Error(err) })
+	b.Cleanup(func() { e.Close() })
 	if err := e.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	return e, st
+}
+
+// cpuTime returns the CPU time the process has used (user + system): on a
+// machine shared with other jobs it says more than the wall clock.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU milliseconds per op since start (all cores).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime(b)-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkWaterCoverageDistrict is a full water-coverage run over the
@@ -50,11 +68,13 @@ func BenchmarkWaterCoverageDistrict(b *testing.B) {
 	e, _ := benchEngine(b)
 	ctx := context.Background()
 	b.ResetTimer()
+	cpu := cpuTime(b)
 	for b.Loop() {
 		if _, err := e.Run(ctx, "water-coverage", analysis.Params{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkWaterIncremental moves one hydrant back and forth: the write
@@ -70,6 +90,7 @@ func BenchmarkWaterIncremental(b *testing.B) {
 	}
 	p := f.Geometry.(orb.Point)
 	b.ResetTimer()
+	cpu := cpuTime(b)
 	i := 0
 	for b.Loop() {
 		i++
@@ -78,6 +99,7 @@ func BenchmarkWaterIncremental(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkStationReach is a full station-reach run.
@@ -85,9 +107,11 @@ func BenchmarkStationReach(b *testing.B) {
 	e, _ := benchEngine(b)
 	ctx := context.Background()
 	b.ResetTimer()
+	cpu := cpuTime(b)
 	for b.Loop() {
 		if _, err := e.Run(ctx, "station-reach", analysis.Params{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }

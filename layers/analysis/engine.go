@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -52,11 +53,15 @@ type TownSummary struct {
 }
 
 // Summary is what a planner reads first: metrics for the area asked for,
-// the same per town, and the targets they are judged against.
+// the same per town, and the targets they are judged against. ComputedAt
+// is when the result was computed (or last updated incrementally); Stale
+// says that inputs have changed since and a recomputation is pending.
 type Summary struct {
-	Metrics map[string]float64 `json:"metrics"`
-	Towns   []TownSummary      `json:"towns"`
-	Targets []Target           `json:"targets,omitempty"`
+	Metrics    map[string]float64 `json:"metrics"`
+	Towns      []TownSummary      `json:"towns"`
+	Targets    []Target           `json:"targets,omitempty"`
+	ComputedAt time.Time          `json:"computed_at,omitzero"`
+	Stale      bool               `json:"stale"`
 }
 
 // Result is the output of one run: a summary and features per derived layer.
@@ -94,29 +99,56 @@ type Incremental interface {
 }
 
 // Engine runs the analyses and keeps their derived layers in the store
-// current as inputs change.
+// current as inputs change: incremental analyses are updated before the
+// write that changed their inputs returns; the others are marked stale and
+// recomputed by one background goroutine, which waits for a burst of
+// writes to pause so that the burst costs one recomputation.
 type Engine struct {
 	cat      *layers.Catalog
 	rules    Rules
 	analyses []Analysis
 	byID     map[string]Analysis
 
-	mu      sync.Mutex // serialises refreshes and updates
-	store   layers.Store
-	onErr   func(error)
-	towns   *Towns
-	summary map[string]Summary // last district-wide summary per analysis
+	refreshMu sync.Mutex // serialises full recomputations; taken before mu
+	mu        sync.Mutex // guards the fields below; held by updates
+	store     layers.Store
+	onErr     func(error)
+	towns     *Towns
+	summary   map[string]Summary // last district-wide summary per analysis
+	status    map[string]*status
+
+	quiet, maxDelay time.Duration // coalescing of background recomputations
+	kick            chan struct{} // a recomputation is wanted
+	stop            context.CancelFunc
+	done            chan struct{} // closed when the background goroutine ends
 }
+
+// status is an analysis's freshness: gen counts the changes to its
+// inputs, stale is set by a change the derived layers do not reflect yet.
+type status struct {
+	gen        uint64
+	stale      bool
+	computedAt time.Time
+}
+
+// Default coalescing of background recomputations: wait for writes to
+// pause this long, but no longer than the maximum delay after the first.
+const (
+	DefaultQuiet    = 250 * time.Millisecond
+	DefaultMaxDelay = 2 * time.Second
+)
 
 // New registers the derived layers of the analyses in cat and returns an
 // engine. Attach it to a store before use.
 func New(cat *layers.Catalog, rules Rules, as ...Analysis) (*Engine, error) {
-	e := &Engine{cat: cat, rules: rules, analyses: as, byID: map[string]Analysis{}, summary: map[string]Summary{}}
+	e := &Engine{cat: cat, rules: rules, analyses: as, byID: map[string]Analysis{}, summary: map[string]Summary{},
+		status: map[string]*status{}, quiet: DefaultQuiet, maxDelay: DefaultMaxDelay, kick: make(chan struct{}, 1)}
 	for _, a := range as {
 		if _, dup := e.byID[a.ID()]; dup {
 			return nil, fmt.Errorf("analysis %q registered twice", a.ID())
 		}
 		e.byID[a.ID()] = a
+		e.status[a.ID()] = &status{}
 		for _, id := range a.RuleIDs() {
 			if _, ok := rules[id]; !ok {
 				return nil, fmt.Errorf("analysis %s: unknown rule %q", a.ID(), id)
@@ -147,20 +179,64 @@ func (e *Engine) Get(id string) (Analysis, error) {
 	return a, nil
 }
 
-// Attach makes st the store the engine reads and writes, and subscribes to
-// its changes: a write to an input layer updates the derived layers before
-// the write returns. onErr (may be nil) hears of updates that failed after
-// the write they follow had committed; the derived layer then stays as it
-// was until the next refresh.
+// Coalesce sets how background recomputations gather a burst of writes:
+// they start once writes have paused for quiet, or maxDelay after the
+// first write of the burst. Call it before Attach.
+func (e *Engine) Coalesce(quiet, maxDelay time.Duration) {
+	e.quiet, e.maxDelay = quiet, max(quiet, maxDelay)
+}
+
+// Attach makes st the store the engine reads and writes, subscribes to its
+// changes and starts the background recomputation; Close stops it. A write
+// to an input layer updates the derived layers of incremental analyses
+// before the write returns and marks the others stale. onErr (may be nil)
+// hears of updates and recomputations that failed; a derived layer then
+// stays as it was until the next refresh.
 func (e *Engine) Attach(st *layers.Observed, onErr func(error)) {
 	e.store = st
 	e.onErr = onErr
+	ctx, stop := context.WithCancel(context.Background())
+	e.stop, e.done = stop, make(chan struct{})
+	go e.background(ctx)
 	st.Subscribe(e.onChange)
+}
+
+// Close stops the background recomputation and waits for it to end. A
+// recomputation under way is abandoned: its analyses stay stale.
+func (e *Engine) Close() error {
+	if e.stop != nil {
+		e.stop()
+		<-e.done
+	}
+	return nil
+}
+
+// Settle waits until no analysis is stale (the background recomputation
+// has caught up with the writes), or ctx ends.
+func (e *Engine) Settle(ctx context.Context) error {
+	for {
+		e.mu.Lock()
+		stale := false
+		for _, s := range e.status {
+			stale = stale || s.stale
+		}
+		e.mu.Unlock()
+		if !stale {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Refresh recomputes the given analyses (all when none is named) over the
 // whole district and replaces their derived layers in the store.
 func (e *Engine) Refresh(ctx context.Context, ids ...string) error {
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.loadTowns(ctx); err != nil {
@@ -170,56 +246,154 @@ func (e *Engine) Refresh(ctx context.Context, ids ...string) error {
 		if len(ids) > 0 && !slices.Contains(ids, a.ID()) {
 			continue
 		}
-		if err := e.refresh(ctx, a); err != nil {
+		res, err := a.Run(ctx, e.env(), Params{})
+		if err == nil {
+			err = e.keep(ctx, a, res, e.status[a.ID()].gen)
+		}
+		if err != nil {
 			return fmt.Errorf("analysis %s: %w", a.ID(), err)
 		}
 	}
 	return nil
 }
 
-func (e *Engine) refresh(ctx context.Context, a Analysis) error {
-	res, err := a.Run(ctx, e.env(), Params{})
-	if err != nil {
-		return err
+// background recomputes stale analyses until ctx ends, once per burst of
+// writes.
+func (e *Engine) background(ctx context.Context) {
+	defer close(e.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.kick:
+		}
+		quiet := time.NewTimer(e.quiet)
+		deadline := time.NewTimer(e.maxDelay)
+	burst:
+		for {
+			select {
+			case <-ctx.Done():
+				quiet.Stop()
+				deadline.Stop()
+				return
+			case <-e.kick:
+				quiet.Reset(e.quiet)
+			case <-quiet.C:
+				break burst
+			case <-deadline.C:
+				break burst
+			}
+		}
+		quiet.Stop()
+		deadline.Stop()
+		e.refreshStale(ctx)
 	}
+}
+
+// refreshStale recomputes the stale analyses in order. Each is computed
+// without holding the engine (writes and incremental updates go on), then
+// stored under it; one whose inputs changed meanwhile stays stale for the
+// next round.
+func (e *Engine) refreshStale(ctx context.Context) {
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
+	for _, a := range e.analyses {
+		e.mu.Lock()
+		s := e.status[a.ID()]
+		stale, gen, env := s.stale, s.gen, e.env()
+		e.mu.Unlock()
+		if !stale {
+			continue
+		}
+		res, err := a.Run(ctx, env, Params{})
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			e.mu.Lock()
+			err = e.keep(ctx, a, res, gen)
+			e.mu.Unlock()
+		}
+		if err != nil {
+			e.report(fmt.Errorf("analysis %s: background recomputation: %w", a.ID(), err))
+		}
+	}
+}
+
+// keep writes a full result of a over its derived layers and records its
+// summary; the analysis is fresh unless its inputs changed since gen. The
+// caller holds e.mu.
+func (e *Engine) keep(ctx context.Context, a Analysis, res *Result, gen uint64) error {
 	for _, l := range a.Layers() {
 		if err := e.replace(ctx, l.ID, res.Layers[l.ID]); err != nil {
 			return err
 		}
 	}
+	s := e.status[a.ID()]
+	s.computedAt = time.Now()
+	if s.gen == gen {
+		s.stale = false
+	}
 	e.summary[a.ID()] = res.Summary
 	return nil
 }
 
-// replace makes the stored derived layer equal fs: upserts every feature,
-// deletes stored ids that are gone.
+// replace makes the stored derived layer equal fs: one upsert of the
+// features that are new or differ from the stored ones, one delete of the
+// stored ids that are gone. Unchanged features are not rewritten, so
+// caches of tiles far from a change stay valid.
 func (e *Engine) replace(ctx context.Context, layer string, fs []layers.Feature) error {
-	keep := make(map[int64]bool, len(fs))
-	for _, f := range fs {
-		keep[f.ID] = true
-	}
-	var gone []int64
+	old := map[int64]layers.Feature{}
 	err := e.store.Query(ctx, layers.Query{Layer: layer}, func(f layers.Feature) error {
-		if !keep[f.ID] {
-			gone = append(gone, f.ID)
-		}
+		old[f.ID] = f
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if len(gone) > 0 {
-		if err := e.store.Delete(ctx, layer, gone); err != nil {
+	var changed []layers.Feature
+	for _, f := range fs {
+		o, ok := old[f.ID]
+		delete(old, f.ID)
+		if !ok || !sameFeature(o, f) {
+			changed = append(changed, f)
+		}
+	}
+	if len(changed) > 0 {
+		if err := e.store.Upsert(ctx, layer, changed); err != nil {
 			return err
 		}
 	}
-	for start := 0; start < len(fs); start += 5000 {
-		end := min(start+5000, len(fs))
-		if err := e.store.Upsert(ctx, layer, fs[start:end]); err != nil {
+	if len(old) > 0 {
+		if err := e.store.Delete(ctx, layer, slices.Sorted(maps.Keys(old))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sameFeature reports whether a stored feature equals a computed one. A
+// store may drop empty strings (PostGIS keeps NULL), so those are absent.
+func sameFeature(stored, f layers.Feature) bool {
+	if !orb.Equal(stored.Geometry, f.Geometry) {
+		return false
+	}
+	n := 0
+	for k, v := range f.Props {
+		if v == "" {
+			continue
+		}
+		n++
+		if layers.Compare(stored.Props[k], v) != 0 {
+			return false
+		}
+	}
+	for _, v := range stored.Props {
+		if v == "" {
+			n++ // not counted on the computed side either
+		}
+	}
+	return n == len(stored.Props)
 }
 
 // Run computes one analysis for params without touching the store: the
@@ -242,15 +416,25 @@ func (e *Engine) Run(ctx context.Context, id string, p Params) (*Result, error) 
 			return nil, fmt.Errorf("%w: unknown town %q", layers.ErrInvalid, p.Town)
 		}
 	}
-	return a.Run(ctx, e.env(), p)
+	res, err := a.Run(ctx, e.env(), p)
+	if err != nil {
+		return nil, err
+	}
+	res.Summary.ComputedAt = time.Now()
+	return res, nil
 }
 
 // Summary returns the last district-wide summary of an analysis, as of the
-// last refresh or incremental update.
+// last refresh or incremental update, with when that was and whether a
+// recomputation is pending.
 func (e *Engine) Summary(id string) (Summary, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s, ok := e.summary[id]
+	if ok {
+		st := e.status[id]
+		s.ComputedAt, s.Stale = st.computedAt, st.stale
+	}
 	return s, ok
 }
 
@@ -266,7 +450,8 @@ func (e *Engine) loadTowns(ctx context.Context) error {
 }
 
 // onChange reacts to a committed write: analyses that read the layer are
-// updated, incrementally where they can be.
+// updated where they can be incrementally, else marked stale for the
+// background recomputation.
 func (e *Engine) onChange(ctx context.Context, c layers.Change) {
 	l, err := e.cat.Layer(c.Layer)
 	if err != nil || l.Derived {
@@ -280,26 +465,35 @@ func (e *Engine) onChange(ctx context.Context, c layers.Change) {
 			return
 		}
 	}
+	kick := false
 	for _, a := range e.analyses {
 		if !slices.Contains(a.Inputs(), c.Layer) {
 			continue
 		}
-		if inc, ok := a.(Incremental); ok && !c.All {
+		st := e.status[a.ID()]
+		st.gen++
+		// a stale incremental analysis waits for its recomputation: an
+		// update would race it
+		if inc, ok := a.(Incremental); ok && !c.All && !st.stale {
 			up, del, s, err := inc.Update(ctx, e.env(), c)
 			if err == nil {
 				err = e.apply(ctx, up, del)
 			}
 			if err == nil {
 				e.summary[a.ID()] = s
+				st.computedAt = time.Now()
 				continue
 			}
-			if errors.Is(err, context.Canceled) {
-				return
+			if !errors.Is(err, context.Canceled) {
+				e.report(fmt.Errorf("analysis %s: incremental update: %w", a.ID(), err))
 			}
-			e.report(fmt.Errorf("analysis %s: incremental update: %w", a.ID(), err))
 		}
-		if err := e.refresh(ctx, a); err != nil {
-			e.report(fmt.Errorf("analysis %s after a change to %s: %w", a.ID(), c.Layer, err))
+		st.stale, kick = true, true
+	}
+	if kick {
+		select {
+		case e.kick <- struct{}{}:
+		default: // one is pending already
 		}
 	}
 }

@@ -93,6 +93,7 @@ func pgDemo(t *testing.T) (*layers.Observed, *pgxpool.Pool, analysis.Rules, *fix
 	}
 	st := layers.Observe(pg)
 	e.Attach(st, func(err error) { t.Errorf("engine: %v", err) })
+	t.Cleanup(func() { e.Close() })
 	if err := e.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -310,6 +311,7 @@ WHERE m.status IS DISTINCT FROM 'closed' AND m.kind <> 'tailings_pond'`, rules.V
 		}
 		e, _ := analysis.New(layers.NewCatalog(), analysis.DefaultRules(), analysis.Default()...)
 		e.Attach(mem, nil)
+		defer e.Close()
 		if err := e.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}

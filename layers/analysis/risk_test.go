@@ -215,6 +215,7 @@ func TestRiskIndexThroughEngine(t *testing.T) {
 	}
 	st := layers.Observe(rxEnv(t, nil, fs...).Store)
 	e.Attach(st, func(err error) { t.Errorf("engine: %v", err) })
+	defer e.Close()
 	if err := e.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +237,16 @@ func TestRiskIndexThroughEngine(t *testing.T) {
 	h := rxPoint(layers.Hazards, 9, y, map[string]any{"category": "fire", "major": true, "status": "reported"})
 	if err := st.Upsert(ctx, layers.Hazards, []layers.Feature{h}); err != nil {
 		t.Fatal(err)
+	}
+	// the index is not incremental: stale until the background catches up
+	if s, _ := e.Summary("risk-index"); !s.Stale {
+		t.Error("risk index not stale right after a write to its inputs")
+	}
+	if err := e.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := e.Summary("risk-index"); s.Stale || s.ComputedAt.IsZero() {
+		t.Errorf("after settling: stale %v, computed at %v", s.Stale, s.ComputedAt)
 	}
 	if f := get(y); f.Props["level"] != "orange" || f.Props["score"] != 23.0 {
 		t.Errorf("Y after a new hazard: %v", f.Props)

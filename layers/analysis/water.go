@@ -3,13 +3,17 @@ package analysis
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb"
+	"golang.org/x/sync/errgroup"
 
 	"riskmap/geo"
 	"riskmap/layers"
@@ -44,6 +48,21 @@ type Water struct {
 	mu    sync.Mutex
 	gen   uint64      // bumped by every incremental update
 	state *waterState // the district as of the last full run or update
+	memo  atomic.Pointer[cellMemo]
+}
+
+// cellMemo remembers the H3 cell of every building's centre as of the
+// last run: placing 680,000 centres costs h3 about 1 s of CPU, a lookup a
+// tenth of that. A building whose centre moved is placed afresh. Once
+// published a memo is only read.
+type cellMemo struct {
+	res   int
+	cells map[int64]memoCell
+}
+
+type memoCell struct {
+	at   orb.Point
+	cell geo.Cell
 }
 
 type cellState struct {
@@ -66,7 +85,65 @@ type waterState struct {
 	res       int
 	cells     map[geo.Cell]*cellState
 	buildings map[int64]bldState
-	spacing   map[int64]bool // ids of spacing gaps in the district
+	uncovered map[int64]orb.Point // the uncovered buildings' centres
+	spacing   map[int64]bool      // ids of spacing gaps in the district
+	usable    map[int64]bool      // ids of the usable sources that count
+	totals    map[string]*acc     // per town, kept by count* as cells and buildings change
+}
+
+// acc sums cells, gaps, buildings and uncovered buildings.
+type acc struct{ cells, gaps, blds, unc int }
+
+func newWaterState(res, buildings int) *waterState {
+	return &waterState{res: res, cells: map[geo.Cell]*cellState{}, buildings: make(map[int64]bldState, buildings),
+		uncovered: map[int64]orb.Point{}, spacing: map[int64]bool{}, usable: map[int64]bool{}, totals: map[string]*acc{}}
+}
+
+func (st *waterState) total(town string) *acc {
+	a := st.totals[town]
+	if a == nil {
+		a = &acc{}
+		st.totals[town] = a
+	}
+	return a
+}
+
+// countCell adds (sign 1) or removes (-1) a cell from the totals.
+func (st *waterState) countCell(cs *cellState, sign int) {
+	a := st.total(cs.town)
+	a.cells += sign
+	if !cs.covered {
+		a.gaps += sign
+	}
+}
+
+// setBuilding records a building's state (replacing any), keeping the
+// totals and the uncovered set.
+func (st *waterState) setBuilding(id int64, b bldState) {
+	st.dropBuilding(id)
+	st.buildings[id] = b
+	a := st.total(b.town)
+	a.blds++
+	if !b.covered {
+		a.unc++
+		st.uncovered[id] = b.at
+	}
+}
+
+// dropBuilding forgets a building and reports whether it was uncovered.
+func (st *waterState) dropBuilding(id int64) (wasUncovered bool) {
+	old, ok := st.buildings[id]
+	if !ok {
+		return false
+	}
+	delete(st.buildings, id)
+	a := st.total(old.town)
+	a.blds--
+	if !old.covered {
+		a.unc--
+		delete(st.uncovered, id)
+	}
+	return !old.covered
 }
 
 // NewWater returns the analysis.
@@ -195,14 +272,15 @@ func (s *sources) coversPoint(p orb.Point) bool {
 }
 
 // coversGeometry reports whether a usable source is within its radius of
-// any part of g.
-func (s *sources) coversGeometry(g orb.Geometry) bool {
+// any part of g, whose bound is b.
+func (s *sources) coversGeometry(g orb.Geometry, b orb.Bound) bool {
 	if pt, ok := g.(orb.Point); ok {
 		return s.coversPoint(pt)
 	}
-	c, hd := centroid(g), halfDiagonal(g)
+	c := b.Center()
+	hd := geo.Distance(c, b.Max)
 	hit := false
-	s.ix.near(g.Bound(), s.maxR, func(i int) {
+	s.ix.near(b, s.maxR, func(i int) {
 		if hit {
 			return
 		}
@@ -218,20 +296,122 @@ func (s *sources) coversGeometry(g orb.Geometry) bool {
 	return hit
 }
 
-// nearest returns the nearest usable source to g within evidenceM: index
-// and ground distance, or -1.
-func (s *sources) nearest(g orb.Geometry) (int, float64) {
+// nearest returns the nearest usable source to g (with bound b) within
+// evidenceM: index and ground distance, or -1.
+func (s *sources) nearest(g orb.Geometry, b orb.Bound) (int, float64) {
 	if pt, ok := g.(orb.Point); ok {
 		return s.ix.nearest(pt, evidenceM)
 	}
-	best, bestD := -1, math.Inf(1)
-	s.ix.near(g.Bound(), evidenceM, func(i int) {
-		d := geo.DistanceTo(s.ix.pts[i], g)
-		if d <= evidenceM && (d < bestD || (d == bestD && i < best)) {
-			best, bestD = i, d
+	return s.ix.nearestTo(b, evidenceM, func(i int) float64 { return geo.DistanceTo(s.ix.pts[i], g) })
+}
+
+// bldEval is what a run finds for one building.
+type bldEval struct {
+	id   int64
+	cell geo.Cell
+	st   bldState
+	unc  *layers.Feature // uncovered and asked for
+}
+
+// bldBatch is a run of buildings from the store, evaluated by a worker.
+type bldBatch struct {
+	fs   []layers.Feature
+	out  []bldEval
+	done chan struct{}
+}
+
+const runBatch = 2048
+
+// evalBuildings reads every building and evaluates them on all cores: the
+// store's callback fills batches, workers place and judge their buildings,
+// and one merger folds the batches, in store order, into st and out.
+func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sources, st *waterState, out *Result) error {
+	res := st.res
+	hydrantRule := env.Rules.Get(HydrantRadius)
+	old := w.memo.Load()
+	if old != nil && old.res != res {
+		old = nil
+	}
+	memo := &cellMemo{res: res, cells: make(map[int64]memoCell, len(st.buildings))}
+	cellOf := func(id int64, at orb.Point) geo.Cell {
+		if old != nil {
+			if m, ok := old.cells[id]; ok && m.at == at {
+				return m.cell
+			}
 		}
+		return geo.CellOf(at, res)
+	}
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *bldBatch, workers)
+	order := make(chan *bldBatch, 4*workers)
+	var g errgroup.Group
+	for range workers {
+		g.Go(func() error {
+			for b := range work {
+				b.out = make([]bldEval, len(b.fs))
+				for i, f := range b.fs {
+					bd := f.Geometry.Bound()
+					ce := bd.Center()
+					town, _ := f.Props["town"].(string)
+					if town == "" {
+						town = env.Towns.At(ce)
+					}
+					covered := src.coversGeometry(f.Geometry, bd)
+					e := bldEval{id: f.ID, cell: cellOf(f.ID, ce), st: bldState{at: ce, town: town, covered: covered}}
+					if !covered && inParams(p, town, bd) {
+						u := uncoveredFeature(f, bd, town, src, hydrantRule)
+						e.unc = &u
+					}
+					b.out[i] = e
+				}
+				b.fs = nil
+				close(b.done)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		for b := range order {
+			<-b.done
+			for _, e := range b.out {
+				cs := st.cells[e.cell]
+				if cs == nil {
+					cs = &cellState{}
+					st.cells[e.cell] = cs
+				}
+				cs.buildings++
+				st.setBuilding(e.id, e.st)
+				memo.cells[e.id] = memoCell{e.st.at, e.cell}
+				if e.unc != nil {
+					out.Layers[UncoveredBuildings] = append(out.Layers[UncoveredBuildings], *e.unc)
+				}
+			}
+		}
+		return nil
 	})
-	return best, bestD
+	cur := &bldBatch{done: make(chan struct{})}
+	send := func() {
+		order <- cur
+		work <- cur
+		cur = &bldBatch{done: make(chan struct{})}
+	}
+	err := env.Store.Query(ctx, layers.Query{Layer: layers.Buildings}, func(f layers.Feature) error {
+		cur.fs = append(cur.fs, f)
+		if len(cur.fs) == runBatch {
+			send()
+		}
+		return nil
+	})
+	if len(cur.fs) > 0 {
+		send()
+	}
+	close(work)
+	close(order)
+	_ = g.Wait() // the goroutines return no errors
+	if err == nil {
+		w.memo.Store(memo)
+	}
+	return err
 }
 
 // Run implements Analysis.
@@ -245,52 +425,57 @@ func (w *Water) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &waterState{res: res, cells: map[geo.Cell]*cellState{}, buildings: map[int64]bldState{}, spacing: map[int64]bool{}}
-	hydrantRule := env.Rules.Get(HydrantRadius)
-	out := &Result{Analysis: w.ID(), Layers: map[string][]layers.Feature{}}
-
-	err = env.Store.Query(ctx, layers.Query{Layer: layers.Buildings}, func(f layers.Feature) error {
-		c := geo.CellOf(centroid(f.Geometry), res)
-		cs := st.cells[c]
-		if cs == nil {
-			cs = &cellState{}
-			st.cells[c] = cs
-		}
-		cs.buildings++
-		town, _ := f.Props["town"].(string)
-		if town == "" {
-			town = env.Towns.At(centroid(f.Geometry))
-		}
-		covered := src.coversGeometry(f.Geometry)
-		st.buildings[f.ID] = bldState{at: centroid(f.Geometry), town: town, covered: covered}
-		if !covered && inParams(p, town, f.Geometry.Bound()) {
-			out.Layers[UncoveredBuildings] = append(out.Layers[UncoveredBuildings], uncoveredFeature(f, town, src, hydrantRule))
-		}
-		return nil
-	})
+	n, err := env.Store.Count(ctx, layers.Query{Layer: layers.Buildings})
 	if err != nil {
 		return nil, err
 	}
-	for c, cs := range st.cells {
-		w.evaluateCell(env, src, c, cs)
+	st := newWaterState(res, n)
+	hydrantRule := env.Rules.Get(HydrantRadius)
+	out := &Result{Analysis: w.ID(), Layers: map[string][]layers.Feature{}}
+	if err := w.evalBuildings(ctx, env, p, src, st, out); err != nil {
+		return nil, err
 	}
-	for _, c := range sortedCells(st.cells) {
+
+	// the cells on all cores, the hydrant spacing beside them
+	cells := sortedCells(st.cells)
+	var spacing []layers.Feature
+	var g errgroup.Group
+	g.Go(func() error {
+		roads, err := queryAll(ctx, env.Store, layers.Query{Layer: layers.Roads})
+		if err != nil {
+			return err
+		}
+		spacing = w.spacing(env, src, st, roads)
+		return nil
+	})
+	workers := max(1, runtime.GOMAXPROCS(0))
+	for k := range workers {
+		g.Go(func() error {
+			for i := k; i < len(cells); i += workers {
+				w.evaluateCell(env, src, cells[i], st.cells[cells[i]])
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, c := range cells {
 		cs := st.cells[c]
-		if !cs.covered && inParams(p, cs.town, orb.Bound{Min: geo.CellCenter(c), Max: geo.CellCenter(c)}) {
+		st.countCell(cs, 1)
+		if !cs.covered && inParams(p, cs.town, orb.Bound{Min: cs.center, Max: cs.center}) {
 			out.Layers[WaterGaps] = append(out.Layers[WaterGaps], gapFeature(c, cs, hydrantRule))
 		}
 	}
-	roads, err := queryAll(ctx, env.Store, layers.Query{Layer: layers.Roads})
-	if err != nil {
-		return nil, err
-	}
-	spacing := w.spacing(env, src, st, roads)
 	for _, f := range spacing {
 		st.spacing[f.ID] = true
 		town, _ := f.Props["town"].(string)
 		if inParams(p, town, f.Geometry.Bound()) {
 			out.Layers[SpacingGaps] = append(out.Layers[SpacingGaps], f)
 		}
+	}
+	for _, id := range src.ids {
+		st.usable[id] = true
 	}
 	out.Summary = st.summary(env.Towns, p, len(out.Layers[SpacingGaps]), len(src.ids))
 
@@ -315,7 +500,7 @@ func (w *Water) evaluateCell(env *Env, src *sources, c geo.Cell, cs *cellState) 
 	}
 	cs.covered = src.coversPoint(center)
 	cs.nearestM, cs.nearestID, cs.nearestK = math.Inf(1), 0, ""
-	if i, d := src.nearest(center); i >= 0 {
+	if i, d := src.nearest(center, orb.Bound{Min: center, Max: center}); i >= 0 {
 		cs.nearestM, cs.nearestID, cs.nearestK = d, src.ids[i], src.kinds[i]
 	}
 }
@@ -333,7 +518,7 @@ func gapFeature(c geo.Cell, cs *cellState, r Rule) layers.Feature {
 	return layers.Feature{Layer: WaterGaps, ID: int64(c), Geometry: geo.CellPolygon(c), Props: cite(props, r)}
 }
 
-func uncoveredFeature(f layers.Feature, town string, src *sources, r Rule) layers.Feature {
+func uncoveredFeature(f layers.Feature, b orb.Bound, town string, src *sources, r Rule) layers.Feature {
 	props := map[string]any{}
 	for _, k := range []string{"name", "use"} {
 		if v, ok := f.Props[k]; ok {
@@ -343,7 +528,7 @@ func uncoveredFeature(f layers.Feature, town string, src *sources, r Rule) layer
 	if town != "" {
 		props["town"] = town
 	}
-	if i, d := src.nearest(f.Geometry); i >= 0 {
+	if i, d := src.nearest(f.Geometry, b); i >= 0 {
 		props["nearest_m"] = round1(d)
 		props["nearest_id"] = src.ids[i]
 		props["nearest_kind"] = src.kinds[i]
@@ -356,6 +541,16 @@ func uncoveredFeature(f layers.Feature, town string, src *sources, r Rule) layer
 func (w *Water) spacing(env *Env, src *sources, st *waterState, roads []layers.Feature) []layers.Feature {
 	rule := env.Rules.Get(HydrantSpacing)
 	var out []layers.Feature
+	built := make([]int8, len(src.ids)) // per source: 0 not yet placed, 1 in a built-up cell, -1 not
+	inBuiltUp := func(i int) bool {
+		if built[i] == 0 {
+			built[i] = -1
+			if _, ok := st.cells[geo.CellOf(src.ix.pts[i], st.res)]; ok {
+				built[i] = 1
+			}
+		}
+		return built[i] > 0
+	}
 	for _, road := range roads {
 		line, ok := road.Geometry.(orb.LineString)
 		if !ok || len(line) < 2 {
@@ -372,7 +567,7 @@ func (w *Water) spacing(env *Env, src *sources, st *waterState, roads []layers.F
 			if src.kinds[i] != "hydrant" {
 				return
 			}
-			if _, ok := st.cells[geo.CellOf(src.ix.pts[i], st.res)]; !ok {
+			if !inBuiltUp(i) {
 				return
 			}
 			along, d := locate(m, pl.Project(src.ix.pts[i]))
@@ -474,40 +669,45 @@ func sortedCells(m map[geo.Cell]*cellState) []geo.Cell {
 }
 
 // summary computes the metrics over the cells and buildings p selects, and
-// per town.
+// per town: from the running totals for the district, else by a pass
+// over the cells and buildings.
 func (st *waterState) summary(towns *Towns, p Params, spacing, usable int) Summary {
-	type acc struct{ cells, gaps, blds, unc int }
 	all := acc{}
-	per := map[string]*acc{}
-	get := func(t string) *acc {
-		if per[t] == nil {
-			per[t] = &acc{}
+	per := st.totals
+	if p.Town != "" || p.BBox != (orb.Bound{}) {
+		per = map[string]*acc{}
+		get := func(t string) *acc {
+			if per[t] == nil {
+				per[t] = &acc{}
+			}
+			return per[t]
 		}
-		return per[t]
+		for _, cs := range st.cells {
+			if !inParams(p, cs.town, orb.Bound{Min: cs.center, Max: cs.center}) {
+				continue
+			}
+			a := get(cs.town)
+			a.cells++
+			if !cs.covered {
+				a.gaps++
+			}
+		}
+		for _, b := range st.buildings {
+			if p.Town != "" && b.town != p.Town {
+				continue
+			}
+			a := get(b.town)
+			a.blds++
+			if !b.covered {
+				a.unc++
+			}
+		}
 	}
-	for _, cs := range st.cells {
-		if !inParams(p, cs.town, orb.Bound{Min: cs.center, Max: cs.center}) {
-			continue
-		}
-		a := get(cs.town)
-		a.cells++
-		all.cells++
-		if !cs.covered {
-			a.gaps++
-			all.gaps++
-		}
-	}
-	for _, b := range st.buildings {
-		if p.Town != "" && b.town != p.Town {
-			continue
-		}
-		a := get(b.town)
-		a.blds++
-		all.blds++
-		if !b.covered {
-			a.unc++
-			all.unc++
-		}
+	for _, a := range per {
+		all.cells += a.cells
+		all.gaps += a.gaps
+		all.blds += a.blds
+		all.unc += a.unc
 	}
 	metrics := func(a acc) map[string]float64 {
 		m := map[string]float64{
@@ -590,11 +790,11 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 			if town == "" {
 				town = env.Towns.At(ce)
 			}
-			covered := src.coversGeometry(f.Geometry)
+			covered := src.coversGeometry(f.Geometry, f.Geometry.Bound())
 			was, existed := st.buildings[f.ID]
-			st.buildings[f.ID] = bldState{at: ce, town: town, covered: covered}
+			st.setBuilding(f.ID, bldState{at: ce, town: town, covered: covered})
 			if !covered {
-				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, town, src, hydrantRule))
+				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), town, src, hydrantRule))
 			} else if existed && !was.covered {
 				del[UncoveredBuildings] = append(del[UncoveredBuildings], f.ID)
 			}
@@ -606,11 +806,8 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 		if c.Layer == layers.Buildings {
 			for _, id := range c.IDs { // deleted buildings
 				if !seen[id] {
-					if b, ok := st.buildings[id]; ok {
-						delete(st.buildings, id)
-						if !b.covered {
-							del[UncoveredBuildings] = append(del[UncoveredBuildings], id)
-						}
+					if st.dropBuilding(id) {
+						del[UncoveredBuildings] = append(del[UncoveredBuildings], id)
 					}
 				}
 			}
@@ -619,12 +816,16 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 				cs := st.cells[cell]
 				switch {
 				case n == 0 && cs != nil:
+					st.countCell(cs, -1)
 					delete(st.cells, cell)
 					if !cs.covered {
 						del[WaterGaps] = append(del[WaterGaps], int64(cell))
 					}
 				case n > 0 && cs == nil:
-					st.cells[cell] = &cellState{buildings: n, covered: true}
+					// counted here as covered in no town, recounted below
+					cs = &cellState{buildings: n, covered: true}
+					st.cells[cell] = cs
+					st.countCell(cs, 1)
 				case n > 0:
 					cs.buildings = n
 				}
@@ -634,15 +835,15 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 		// nearest-source evidence may have changed
 		if c.Layer == layers.WaterSources {
 			far := geo.ExpandBound(c.Bound, evidenceM+200) // buildings' own size
-			for id, b := range st.buildings {
-				if b.covered || seen[id] || !far.Contains(b.at) {
+			for id, at := range st.uncovered {
+				if seen[id] || !far.Contains(at) {
 					continue
 				}
 				f, err := env.Store.Get(ctx, layers.Buildings, id)
 				if err != nil || !far.Intersects(f.Geometry.Bound()) {
 					continue
 				}
-				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, b.town, src, hydrantRule))
+				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), st.buildings[id].town, src, hydrantRule))
 			}
 		}
 	}
@@ -654,7 +855,9 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 			continue
 		}
 		was := cs.covered
+		st.countCell(cs, -1)
 		w.evaluateCell(env, src, cell, cs)
+		st.countCell(cs, 1)
 		switch {
 		case !cs.covered:
 			up[WaterGaps] = append(up[WaterGaps], gapFeature(cell, cs, hydrantRule))
@@ -699,12 +902,24 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 			delete(st.spacing, f.ID)
 		}
 	}
-	usable, err := env.Store.Count(ctx, layers.Query{Layer: layers.WaterSources, Filters: []layers.Filter{
-		{Field: "status", Op: layers.OpEq, Values: []any{usableStatus}},
-		{Field: "kind", Op: layers.OpIn, Values: []any{"hydrant", "fire_pool", "natural_intake"}},
-	}})
-	if err != nil {
-		return nil, nil, Summary{}, err
+	if c.Layer == layers.WaterSources {
+		radii := w.radii(env.Rules)
+		for _, id := range c.IDs {
+			f, err := env.Store.Get(ctx, layers.WaterSources, id)
+			switch {
+			case errors.Is(err, layers.ErrNotFound):
+				delete(st.usable, id)
+			case err != nil:
+				return nil, nil, Summary{}, err
+			default:
+				_, counts := radii[propString(f.Props, "kind")]
+				if counts && propString(f.Props, "status") == usableStatus {
+					st.usable[id] = true
+				} else {
+					delete(st.usable, id)
+				}
+			}
+		}
 	}
-	return up, del, st.summary(env.Towns, Params{}, len(st.spacing), usable), nil
+	return up, del, st.summary(env.Towns, Params{}, len(st.spacing), len(st.usable)), nil
 }

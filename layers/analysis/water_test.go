@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -59,6 +60,7 @@ func newEngine(t *testing.T, fs ...layers.Feature) (*analysis.Engine, *layers.Ob
 		}
 	}
 	e.Attach(st, func(err error) { t.Errorf("engine: %v", err) })
+	t.Cleanup(func() { e.Close() })
 	if err := e.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestWaterIncrementalMatchesFull(t *testing.T) {
 	for i, x := range []float64{-900, -800, -600, -300, 0, 100, 400} {
 		fs = append(fs, hydrant(int64(100+i), pl.Unproject(orb.Point{x, 0}), "in_service"))
 	}
-	_, st := newEngine(t, fs...)
+	inc, st := newEngine(t, fs...)
 
 	for step := range 25 {
 		switch step % 3 {
@@ -201,7 +203,12 @@ func TestWaterIncrementalMatchesFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, fresh := newEngine(t, base...)
+	full, fresh := newEngine(t, base...)
+	si, _ := inc.Summary("water-coverage")
+	sf, _ := full.Summary("water-coverage")
+	if !reflect.DeepEqual(si.Metrics, sf.Metrics) || !reflect.DeepEqual(si.Towns, sf.Towns) {
+		t.Errorf("summary: incremental %v %v, full %v %v", si.Metrics, si.Towns, sf.Metrics, sf.Towns)
+	}
 	for _, l := range []string{analysis.WaterGaps, analysis.UncoveredBuildings, analysis.SpacingGaps} {
 		inc, full := features(t, st, l), features(t, fresh, l)
 		if len(inc) != len(full) {
