@@ -72,6 +72,7 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 		"links": []link{
 			{b + "/api", "self", "application/json", "this document"},
 			{b + "/api/conformance", "conformance", "application/json", "conformance classes"},
+			{b + "/api/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition (OpenAPI 3.0)"},
 			{b + "/api/collections", "data", "application/json", "layers"},
 			{b + "/api/analyses", "analyses", "application/json", "analyses and their rules"},
 		},
@@ -82,6 +83,14 @@ func (s *server) conformance(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, "application/json", cacheStatic, map[string]any{"conformsTo": []string{
 		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
 		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+		"http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+		"http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+		"http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+		"http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 	}})
 }
 
@@ -97,6 +106,7 @@ func (s *server) collectionDoc(r *http.Request, l *layers.Layer, st layers.Layer
 			{b, "self", "application/json", l.Title.En},
 			{b + "/items", "items", "application/geo+json", "features"},
 			{b + "/items?f=csv", "alternate", "text/csv", "features as CSV"},
+			{b + "/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "properties a filter may use"},
 		},
 	}
 	if st.Count > 0 {

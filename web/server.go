@@ -75,6 +75,8 @@ func (s *server) routes() *mux.Router {
 	get("/api/collections/{id}", s.collection)
 	get("/api/collections/{id}/items", s.items)
 	get("/api/collections/{id}/items/{fid}", s.item)
+	get("/api/collections/{id}/queryables", s.queryables)
+	get("/api/openapi.json", s.openapi)
 	get("/api/dispatch", s.dispatch)
 	if d.Analyses != nil {
 		get("/api/analyses", s.analyses)
