@@ -52,12 +52,8 @@ func New(d Deps) http.Handler {
 	}
 	s := &server{Deps: d, log: d.Log, disp: dispatch.New(d.Store)}
 	if o, ok := d.Store.(*layers.Observed); ok {
-		// dispatch drives a road graph built from the roads layer
-		o.Subscribe(func(_ context.Context, c layers.Change) {
-			if c.Layer == layers.Roads {
-				s.disp.Invalidate()
-			}
-		})
+		// dispatch keeps a road graph and station travel times
+		o.Subscribe(func(_ context.Context, c layers.Change) { s.disp.Changed(c.Layer) })
 	}
 	return s.withTimeout(s.routes())
 }
