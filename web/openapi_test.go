@@ -12,7 +12,9 @@ import (
 
 func TestServiceDescConformanceQueryables(t *testing.T) {
 	h := web.New(web.Deps{Store: small(t), Catalog: layers.NewCatalog()})
-	var landing struct{ Links []struct{ Href, Rel, Type string } }
+	var landing struct {
+		Links []struct{ Href, Rel, Type string }
+	}
 	if err := json.Unmarshal(do(t, h, http.MethodGet, "/api").Body.Bytes(), &landing); err != nil {
 		t.Fatal(err)
 	}
