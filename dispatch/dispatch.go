@@ -131,49 +131,73 @@ type Briefing struct {
 type Service struct {
 	st layers.Store
 
-	mu    sync.Mutex
-	graph *graph // nil until built or after Invalidate
+	mu  sync.Mutex
+	net *network // nil until built or after a change
 }
 
-type graph struct {
-	g      *routing.Graph
-	maxMps float64 // fastest edge, for bounding road times by straight lines
+// network is the road graph with every station's travel times over it.
+type network struct {
+	g        *routing.Graph
+	stations []layers.Feature
+	reach    []*routing.Reach // from each station, no cutoff
 }
 
 // New returns a service over st.
 func New(st layers.Store) *Service { return &Service{st: st} }
 
-// Invalidate drops the road graph; the next briefing rebuilds it.
-func (s *Service) Invalidate() {
+// Changed tells the service that a layer was written: a change to the
+// roads or the fire stations drops the network; the next briefing
+// rebuilds it.
+func (s *Service) Changed(layer string) {
+	if layer != layers.Roads && layer != layers.FireStations {
+		return
+	}
 	s.mu.Lock()
-	s.graph = nil
+	s.net = nil
 	s.mu.Unlock()
 }
 
-// roads returns the road graph, building it from the roads layer when
-// needed. Briefings wait for one build rather than each building their own.
-func (s *Service) roads(ctx context.Context) (*graph, error) {
+// network returns the road graph and the stations' travel times, building
+// them from the store when needed (a Dijkstra from each station over the
+// whole graph, so that a briefing looks the times up). Briefings wait for
+// one build rather than each building their own.
+func (s *Service) network(ctx context.Context) (*network, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.graph != nil {
-		return s.graph, nil
+	if s.net != nil {
+		return s.net, nil
 	}
-	var roads []layers.Feature
-	err := s.st.Query(ctx, layers.Query{Layer: layers.Roads}, func(f layers.Feature) error {
-		roads = append(roads, f)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dispatch: reading roads: %w", err)
-	}
-	g := &graph{g: routing.Build(roads), maxMps: routing.OffRoadKmh / 3.6}
-	for e := range g.g.NumEdges() {
-		if i := g.g.Edge(routing.Edge(e)); i.Seconds > 0 {
-			g.maxMps = max(g.maxMps, i.Metres/i.Seconds)
+	all := func(layer string) ([]layers.Feature, error) {
+		var fs []layers.Feature
+		err := s.st.Query(ctx, layers.Query{Layer: layer}, func(f layers.Feature) error {
+			fs = append(fs, f)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("dispatch: reading %s: %w", layer, err)
 		}
+		return fs, nil
 	}
-	s.graph = g
-	return g, nil
+	roads, err := all(layers.Roads)
+	if err != nil {
+		return nil, err
+	}
+	n := &network{g: routing.Build(roads)}
+	if n.stations, err = all(layers.FireStations); err != nil {
+		return nil, err
+	}
+	if len(n.stations) > maxStations {
+		return nil, fmt.Errorf("dispatch: %d fire stations; at most %d are timed", len(n.stations), maxStations)
+	}
+	for _, st := range n.stations {
+		var from []orb.Point
+		if st.Geometry != nil {
+			from = []orb.Point{st.Geometry.Bound().Center()} // stations are points
+		}
+		n.reach = append(n.reach, n.g.Reach(from, 0))
+	}
+	s.net = n
+	return n, nil
 }
 
 // Brief computes the briefing for an incident at p (WGS84) with k nearest
@@ -190,16 +214,14 @@ func (s *Service) Brief(ctx context.Context, p orb.Point, k int, out geo.CRS) (*
 		return nil, err
 	}
 	b.Town = town
-	g, err := s.roads(ctx)
+	n, err := s.network(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if b.WaterSources, err = s.water(ctx, g, p, k); err != nil {
+	if b.WaterSources, err = s.water(ctx, n, p, k); err != nil {
 		return nil, err
 	}
-	if b.FireStations, err = s.stations(ctx, g, p, k); err != nil {
-		return nil, err
-	}
+	b.FireStations = n.arrivals(p, k)
 	isOpen := func(f layers.Feature) bool { return f.Props["status"] != "accepted" && f.Props["status"] != "closed" }
 	redOrange := func(f layers.Feature) bool {
 		return f.Props["risk_level"] == "red" || f.Props["risk_level"] == "orange"
@@ -262,7 +284,7 @@ func (s *Service) town(ctx context.Context, p orb.Point) (*Town, error) {
 
 // water returns the k nearest in-service water sources with the length of
 // the fastest road route from the incident to each.
-func (s *Service) water(ctx context.Context, g *graph, p orb.Point, k int) ([]Item, error) {
+func (s *Service) water(ctx context.Context, n *network, p orb.Point, k int) ([]Item, error) {
 	items, err := s.nearest(ctx, layers.NearestQuery{Layer: layers.WaterSources, Point: p, K: k,
 		Filters: []layers.Filter{layers.Eq("status", "in_service")}})
 	if err != nil {
@@ -270,48 +292,37 @@ func (s *Service) water(ctx context.Context, g *graph, p orb.Point, k int) ([]It
 	}
 	for i := range items {
 		items[i].RoadM = unknown
-		if m, _, _, ok := g.g.Route(p, items[i].at); ok {
+		if m, _, _, ok := n.g.Route(p, items[i].at); ok {
 			items[i].RoadM = known(math.Round(m*10) / 10)
 		}
 	}
 	return items, nil
 }
 
-// stations returns the k stations that arrive first: routes are driven
-// from each station to the incident in order of straight-line distance
-// until the next station could not beat the k-th ETA even at the fastest
-// speed on the network. Unreachable stations come last, by distance.
-func (s *Service) stations(ctx context.Context, g *graph, p orb.Point, k int) ([]Item, error) {
-	all, err := s.nearest(ctx, layers.NearestQuery{Layer: layers.FireStations, Point: p, K: maxStations})
-	if err != nil {
-		return nil, err
-	}
+// arrivals returns the k stations that arrive first at p: turnout plus
+// the driving time looked up in each station's travel times (ties by id),
+// with the length of that fastest route. Unreachable stations come last,
+// nearest first.
+func (n *network) arrivals(p orb.Point, k int) []Item {
+	pos, snapped := n.g.Snap(p)
 	var reached, unreached []Item
-	kth := func() float64 {
-		if len(reached) < k {
-			return math.Inf(1)
+	for i, f := range n.stations {
+		it := item(layers.FireStations, p, f)
+		it.RoadM, it.EtaS = unknown, unknown
+		if snapped {
+			if secs, m, _, ok := n.reach[i].RouteAt(pos); ok {
+				it.eta = TurnoutS + secs
+				it.RoadM, it.EtaS = known(math.Round(m*10)/10), known(math.Round(it.eta))
+				reached = append(reached, it)
+				continue
+			}
 		}
-		return reached[k-1].eta
+		unreached = append(unreached, it)
 	}
-	for _, it := range all {
-		if TurnoutS+it.DistanceM/g.maxMps > kth() {
-			break
-		}
-		m, secs, _, ok := g.g.Route(it.at, p)
-		if !ok {
-			it.RoadM, it.EtaS = unknown, unknown
-			unreached = append(unreached, it)
-			continue
-		}
-		it.eta = TurnoutS + secs
-		it.RoadM, it.EtaS = known(math.Round(m*10)/10), known(math.Round(it.eta))
-		i, _ := slices.BinarySearchFunc(reached, it, func(a, b Item) int {
-			return cmp.Or(cmp.Compare(a.eta, b.eta), cmp.Compare(a.ID, b.ID))
-		})
-		reached = slices.Insert(reached, i, it)
-	}
+	slices.SortFunc(reached, func(a, b Item) int { return cmp.Or(cmp.Compare(a.eta, b.eta), cmp.Compare(a.ID, b.ID)) })
+	sortByDistance(unreached)
 	out := append(reached, unreached...)
-	return out[:min(k, len(out))], nil
+	return out[:min(k, len(out))]
 }
 
 // nearby returns the features of a layer within NearbyM that pass keep

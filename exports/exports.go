@@ -58,6 +58,11 @@ func GeoJSON(ctx context.Context, st layers.Store, q layers.Query, crs geo.CRS, 
 // field names (English); a UTF-8 BOM is written first so that spreadsheet
 // programs read the Chinese text right.
 func CSV(ctx context.Context, st layers.Store, l *layers.Layer, q layers.Query, crs geo.CRS, w io.Writer) (int, error) {
+	return CSVOf(l, crs, w, func(fn func(layers.Feature) error) error { return st.Query(ctx, q, fn) })
+}
+
+// CSVOf is CSV for the features each calls fn with, in the columns of l.
+func CSVOf(l *layers.Layer, crs geo.CRS, w io.Writer, each func(fn func(layers.Feature) error) error) (int, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	bw.WriteString("\xef\xbb\xbf")
 	cw := csv.NewWriter(bw)
@@ -74,7 +79,7 @@ func CSV(ctx context.Context, st layers.Store, l *layers.Layer, q layers.Query, 
 		return 0, err
 	}
 	n := 0
-	err := st.Query(ctx, q, func(f layers.Feature) error {
+	err := each(func(f layers.Feature) error {
 		g := geo.FromWGS84(crs, f.Geometry)
 		row := []string{strconv.FormatInt(f.ID, 10)}
 		for _, fd := range l.Fields {

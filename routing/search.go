@@ -65,14 +65,15 @@ func (q *queue) Pop() any {
 type Reach struct {
 	g      *Graph
 	secs   []float64 // +Inf beyond the cutoff or unreachable
+	metres []float64 // length of the fastest route to each node
 	src    []int32   // index into the sources, -1 when unreached
 	cutoff float64
 	onEdge map[Edge][]seed // sources snapped onto an edge
 }
 
 type seed struct {
-	t, off float64
-	src    int32
+	t, off, offM float64 // offM: the off-road leg in metres
+	src          int32
 }
 
 // Reach computes a multi-source Dijkstra from the points (each joined to
@@ -83,15 +84,15 @@ func (g *Graph) Reach(from []orb.Point, cutoff float64) *Reach {
 	if !(cutoff > 0) {
 		cutoff = math.Inf(1)
 	}
-	r := &Reach{g: g, secs: make([]float64, len(g.pts)), src: make([]int32, len(g.pts)), cutoff: cutoff, onEdge: map[Edge][]seed{}}
+	r := &Reach{g: g, secs: make([]float64, len(g.pts)), metres: make([]float64, len(g.pts)), src: make([]int32, len(g.pts)), cutoff: cutoff, onEdge: map[Edge][]seed{}}
 	for i := range r.secs {
 		r.secs[i] = math.Inf(1)
 		r.src[i] = -1
 	}
 	q := &queue{}
-	push := func(n Node, d float64, s int32) {
+	push := func(n Node, d, m float64, s int32) {
 		if d <= cutoff && (d < r.secs[n] || (d == r.secs[n] && s < r.src[n])) {
-			r.secs[n], r.src[n] = d, s
+			r.secs[n], r.metres[n], r.src[n] = d, m, s
 			heap.Push(q, item{n: n, d: d, key: d, src: s})
 		}
 	}
@@ -102,10 +103,10 @@ func (g *Graph) Reach(from []orb.Point, cutoff float64) *Reach {
 		}
 		off := pos.DistM / offRoadMps
 		e := g.edges[pos.Edge]
-		r.onEdge[pos.Edge] = append(r.onEdge[pos.Edge], seed{pos.T, off, int32(i)})
-		push(e.To, off+(1-pos.T)*e.Seconds, int32(i))
+		r.onEdge[pos.Edge] = append(r.onEdge[pos.Edge], seed{pos.T, off, pos.DistM, int32(i)})
+		push(e.To, off+(1-pos.T)*e.Seconds, pos.DistM+(1-pos.T)*e.Metres, int32(i))
 		if g.canBack(pos) {
-			push(e.From, off+pos.T*e.Seconds, int32(i))
+			push(e.From, off+pos.T*e.Seconds, pos.DistM+pos.T*e.Metres, int32(i))
 		}
 	}
 	for q.Len() > 0 {
@@ -119,7 +120,7 @@ func (g *Graph) Reach(from []orb.Point, cutoff float64) *Reach {
 			if !h.forward {
 				to = e.From
 			}
-			push(to, it.d+e.Seconds, it.src)
+			push(to, it.d+e.Seconds, r.metres[it.n]+e.Metres, it.src)
 		}
 	}
 	return r
@@ -160,27 +161,35 @@ func (r *Reach) At(p orb.Point) (secs float64, src int, ok bool) {
 // AtPosition is At for a position already snapped (its DistM is the
 // off-road leg).
 func (r *Reach) AtPosition(pos Position) (secs float64, src int, ok bool) {
+	secs, _, src, ok = r.RouteAt(pos)
+	return secs, src, ok
+}
+
+// RouteAt is AtPosition with the length in metres of that fastest route,
+// off-road legs included.
+func (r *Reach) RouteAt(pos Position) (secs, metres float64, src int, ok bool) {
 	e := r.g.edges[pos.Edge]
-	best, bs := math.Inf(1), int32(-1)
-	try := func(d float64, s int32) {
+	best, bestM, bs := math.Inf(1), math.Inf(1), int32(-1)
+	try := func(d, m float64, s int32) {
 		if s >= 0 && (d < best || (d == best && s < bs)) {
-			best, bs = d, s
+			best, bestM, bs = d, m, s
 		}
 	}
-	try(r.secs[e.From]+pos.T*e.Seconds, r.src[e.From])
+	try(r.secs[e.From]+pos.T*e.Seconds, r.metres[e.From]+pos.T*e.Metres, r.src[e.From])
 	if r.g.canArriveBack(pos) {
-		try(r.secs[e.To]+(1-pos.T)*e.Seconds, r.src[e.To])
+		try(r.secs[e.To]+(1-pos.T)*e.Seconds, r.metres[e.To]+(1-pos.T)*e.Metres, r.src[e.To])
 	}
 	for _, s := range r.onEdge[pos.Edge] {
 		if pos.T >= s.t || !e.Oneway {
-			try(s.off+math.Abs(pos.T-s.t)*e.Seconds, s.src)
+			try(s.off+math.Abs(pos.T-s.t)*e.Seconds, s.offM+math.Abs(pos.T-s.t)*e.Metres, s.src)
 		}
 	}
 	best += pos.DistM / offRoadMps
+	bestM += pos.DistM
 	if bs < 0 || best > r.cutoff {
-		return math.Inf(1), -1, false
+		return math.Inf(1), math.Inf(1), -1, false
 	}
-	return best, int(bs), true
+	return best, bestM, int(bs), true
 }
 
 // Route returns the fastest route from a to b: its length in metres and

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,6 +183,31 @@ func TestItemsQueries(t *testing.T) {
 		{"/api/collections/towns/items?bbox=106.55,29.35,106.65,29.36", []int64{1, 2}, 2}, // polygons by their bounds
 		{"/api/collections/mines/items", nil, 0},
 		{"/api/collections/fire_stations/items?crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84&f=json", []int64{1, 2, 3}, 3},
+		// bbox-crs: the same numbers as a GCJ-02 box hold station 2 (its
+		// GCJ-02 position is 106.6337), as a WGS84 box station 3 (106.66)
+		{"/api/collections/fire_stations/items?bbox=106.632,29.3,106.662,29.4", []int64{3}, 1},
+		{"/api/collections/fire_stations/items?bbox=106.632,29.3,106.662,29.4&bbox-crs=gcj02", []int64{2}, 1},
+		{"/api/collections/fire_stations/items?bbox=106.632,29.3,106.662,29.4&bbox-crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84", []int64{3}, 1},
+		// CQL2 filters
+		{"/api/collections/fire_stations/items?filter=kind='micro'", []int64{3}, 1},
+		{"/api/collections/fire_stations/items?filter-lang=cql2-text&filter=" + url.QueryEscape("kind IN ('station','micro') AND town LIKE '界%'"), []int64{3}, 1},
+		{"/api/collections/fire_stations/items?filter=engines+IS+NULL", []int64{2, 3}, 2},
+		{"/api/collections/fire_stations/items?filter=" + url.QueryEscape("NOT engines > 5"), []int64{2, 3}, 2},
+		{"/api/collections/fire_stations/items?filter=" + url.QueryEscape("S_DWITHIN(geometry, POINT(106.52 29.351), 120)"), []int64{1}, 1},
+		{"/api/collections/fire_stations/items?filter=" + url.QueryEscape("S_DWITHIN(geometry, POINT(106.52 29.351), 100)"), nil, 0},
+		{"/api/collections/fire_stations/items?filter=" + url.QueryEscape("S_INTERSECTS(geometry, BBOX(106.6, 29.3, 106.7, 29.4)) AND kind <> 'micro'"), []int64{2}, 1},
+		{"/api/collections/fire_stations/items?filter-crs=gcj02&filter=" + url.QueryEscape("S_INTERSECTS(geometry, BBOX(106.632, 29.3, 106.662, 29.4))"), []int64{2}, 1},
+		{"/api/collections/fire_stations/items?bbox=106.5,29.3,106.55,29.4&filter=" + url.QueryEscape("S_INTERSECTS(geometry, BBOX(106.6, 29.3, 106.7, 29.4))"), nil, 0},
+		{"/api/collections/fire_stations/items?filter=" + url.QueryEscape("town = '界石镇'") + "&limit=1", []int64{2}, 2},
+		{"/api/collections/fire_stations/items?filter=" + url.QueryEscape("town = '界石镇'") + "&after=2", []int64{3}, 2},
+		// sortby: names in code-point order are 微型站 3, 界石专职队 2, 鱼洞站 1
+		{"/api/collections/fire_stations/items?sortby=name", []int64{3, 2, 1}, 3},
+		{"/api/collections/fire_stations/items?sortby=-name", []int64{1, 2, 3}, 3},
+		{"/api/collections/fire_stations/items?sortby=%2Bname", []int64{3, 2, 1}, 3},
+		{"/api/collections/fire_stations/items?sortby=town,-id", []int64{3, 2, 1}, 3},
+		{"/api/collections/fire_stations/items?sortby=-engines", []int64{1, 2, 3}, 3}, // absent values last
+		{"/api/collections/fire_stations/items?sortby=name&limit=1&offset=1", []int64{2}, 3},
+		{"/api/collections/fire_stations/items?sortby=name&filter=town='界石镇'", []int64{3, 2}, 2},
 	}
 	for _, tt := range tests {
 		p, rec := items(t, h, tt.target)
@@ -210,6 +236,24 @@ func TestItemsQueries(t *testing.T) {
 	// a last full page has no next link
 	if p, _ := items(t, h, "/api/collections/fire_stations/items?after=1&limit=2"); hasNext(p) || len(p.Features) != 2 {
 		t.Errorf("last page: %+v", p)
+	}
+	// offset paging under sortby: next and prev links
+	p, _ = items(t, h, "/api/collections/fire_stations/items?sortby=name&limit=1&offset=1")
+	rels = map[string]string{}
+	for _, l := range p.Links {
+		rels[l.Rel] = l.Href
+	}
+	if !strings.Contains(rels["next"], "offset=2") || !strings.Contains(rels["prev"], "sortby=name") || strings.Contains(rels["prev"], "offset") {
+		t.Errorf("sorted page links %v", rels)
+	}
+	// properties= keeps only the fields asked for
+	p, _ = items(t, h, "/api/collections/fire_stations/items?properties=name,engines")
+	for _, f := range p.Features {
+		for k := range f.Properties {
+			if k != "name" && k != "engines" {
+				t.Errorf("properties=name,engines: feature %d has %s", f.ID, k)
+			}
+		}
 	}
 	one := do(t, h, http.MethodGet, "/api/collections/fire_stations/items/2")
 	var f struct {
@@ -282,9 +326,16 @@ func TestErrorPaths(t *testing.T) {
 		{"GET", items + "?engines=many", 400, "invalid", "field engines"},
 		{"GET", items + "?kind=", 400, "invalid", "empty value"},
 		{"GET", items + "?kind=station,,micro", 400, "invalid", "empty value"},
-		{"GET", items + "?sortby=name", 400, "invalid", `"sortby" is not supported`},
-		{"GET", items + "?filter=kind='micro'", 400, "invalid", `"filter" is not supported`},
-		{"GET", items + "?properties=name", 400, "invalid", `"properties" is not supported`},
+		{"GET", items + "?datetime=2025-01-01", 400, "invalid", `"datetime" is not supported`},
+		{"GET", items + "?sortby=colour", 400, "invalid", `sortby: "colour" is not a field`},
+		{"GET", items + "?sortby=a,b,c,d,e,f", 400, "invalid", `sortby: "a" is not a field`},
+		{"GET", items + "?sortby=name&after=1", 400, "invalid", "with sortby page with offset"},
+		{"GET", items + "?offset=1", 400, "invalid", "offset pages a sorted selection"},
+		{"GET", items + "?filter=colour='red'", 400, "invalid", `unknown property "colour"`},
+		{"GET", items + "?filter=kind='micro'&filter-lang=cql2-json", 400, "invalid", "filter-lang must be cql2-text"},
+		{"GET", items + "?filter-lang=cql2-text", 400, "invalid", "need a filter"},
+		{"GET", items + "?filter=kind=", 400, "invalid", "expected a value"},
+		{"GET", items + "?properties=colour", 400, "invalid", `properties: "colour" is not a field`},
 		{"GET", items + "?f=xml", 400, "invalid", "f must be"},
 		{"GET", items + "?crs=EPSG:3857", 400, "invalid", "crs"},
 		{"POST", items, 405, "method_not_allowed", "only GET and HEAD"},

@@ -12,6 +12,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"riskmap/fixtures"
+	"riskmap/geo"
 	"riskmap/layers"
 	"riskmap/layers/memstore"
 	"riskmap/web"
@@ -71,6 +72,22 @@ func TestDemo(t *testing.T) {
 	})
 	if len(want) == 0 || !slices.Equal(got, want) {
 		t.Errorf("red/orange major hazards: %d, brute force %d", len(got), len(want))
+	}
+
+	// a CQL2 filter, paged in id order and sorted, against geo distances
+	center := orb.Point{106.53, 29.38}
+	filter := url.QueryEscape(fmt.Sprintf("status = 'in_service' AND (flow_lps >= 15 OR kind <> 'hydrant') AND S_DWITHIN(geometry, POINT(%g %g), 1500)", center[0], center[1]))
+	want = ids2(ds.Layer(layers.WaterSources), func(f layers.Feature) bool {
+		flow, _ := f.Props["flow_lps"].(float64)
+		return f.Props["status"] == "in_service" && (flow >= 15 || f.Props["kind"] != "hydrant") && geo.DistanceTo(center, f.Geometry) <= 1500
+	})
+	got = pageAll(t, h, "/api/collections/water_sources/items?limit=37&filter="+filter)
+	if len(want) < 50 || !slices.Equal(got, want) {
+		t.Errorf("filtered water sources: %d, brute force %d", len(got), len(want))
+	}
+	got = pageAll(t, h, "/api/collections/water_sources/items?limit=37&sortby=-flow_lps,kind&filter="+filter)
+	if slices.Sort(got); !slices.Equal(got, want) {
+		t.Errorf("filtered sorted water sources: %d, brute force %d", len(got), len(want))
 	}
 }
 

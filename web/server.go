@@ -71,12 +71,8 @@ func New(d Deps) http.Handler {
 	s := newServer(d)
 	s.disp = dispatch.New(d.Store)
 	if o, ok := d.Store.(*layers.Observed); ok {
-		// dispatch drives a road graph built from the roads layer
-		o.Subscribe(func(_ context.Context, c layers.Change) {
-			if c.Layer == layers.Roads {
-				s.disp.Invalidate()
-			}
-		})
+		// dispatch keeps a road graph and station travel times
+		o.Subscribe(func(_ context.Context, c layers.Change) { s.disp.Changed(c.Layer) })
 	}
 	return &root{s: s, router: s.routes()}
 }
@@ -94,6 +90,8 @@ func (s *server) routes() *mux.Router {
 	get("/api/collections/{id}", s.collection)
 	get("/api/collections/{id}/items", s.items)
 	get("/api/collections/{id}/items/{fid}", s.item)
+	get("/api/collections/{id}/queryables", s.queryables)
+	get("/api/openapi.json", s.openapi)
 	get("/api/dispatch", s.dispatch)
 	if d.Analyses != nil {
 		get("/api/analyses", s.analyses)
