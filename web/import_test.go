@@ -158,6 +158,15 @@ func testImportHTTP(t *testing.T, a *authServer) {
 		}
 	}
 
+	// imported hazards come out with the ledger's derived fields
+	hz := `{"type":"FeatureCollection","features":[{"type":"Feature","id":77,"geometry":{"type":"Point","coordinates":[106.52,29.40]},"properties":{"category":"gas","major":true,"status":"rectifying","deadline":"2026-01-31","town":"花溪街道"}}]}`
+	if c := a.upload(t, "hazards", "", auth.Editor, "ledger.geojson", []byte(hz), nil); c != 200 {
+		t.Errorf("hazards import: %d", c)
+	}
+	if f, err := a.store.Get(ctx, layers.Hazards, 77); err != nil || f.Props["overdue"] != true || f.Props["listed_supervision"] != true {
+		t.Errorf("imported hazard: %v %v", f.Props, err)
+	}
+
 	// refusals
 	for _, tc := range []struct {
 		layer, query, name string
