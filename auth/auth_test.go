@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,4 +191,48 @@ func TestPGStore(t *testing.T) {
 	if es, _ := st.Entries(ctx, time.Time{}, 0); len(es) != 5 {
 		t.Errorf("audit entries deleted: %d left", len(es))
 	}
+}
+
+// BenchmarkAuthenticate is the cost of resolving a token on every request
+// (no cache, so that revocation is immediate).
+func BenchmarkAuthenticate(b *testing.B) {
+	ctx := context.Background()
+	run := func(b *testing.B, st auth.Store) {
+		var secret string
+		for i := range 50 {
+			s, _, err := auth.Create(ctx, st, fmt.Sprintf("t%d", i), auth.Editor, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			secret = s
+		}
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := auth.Authenticate(ctx, st, secret); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("file", func(b *testing.B) {
+		st, err := auth.OpenFileStore(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		run(b, st)
+	})
+	b.Run("postgis", func(b *testing.B) {
+		url := pgtest.Database(b)
+		ps, err := postgis.Open(ctx, url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ps.Close()
+		pool, err := pgxpool.New(ctx, url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pool.Close()
+		run(b, auth.NewPGStore(pool))
+	})
 }

@@ -42,6 +42,25 @@ var next = map[string][]string{
 // Allowed returns the states a hazard in state from may move to.
 func Allowed(from string) []string { return slices.Clone(next[from]) }
 
+// Requires returns the fields a move from one state to another needs
+// (set in the move's fields or already on the hazard), and "note" where
+// the move needs a note. major is whether the hazard is a major one.
+func Requires(from, to string, major bool) []string {
+	switch {
+	case to == Assigned:
+		return []string{"responsible_unit", "responsible_person", "deadline"}
+	case to == Rectifying && (from == Accepted || from == Closed):
+		return []string{"note"}
+	case to == Rectifying && major:
+		return []string{"measures", "temporary_measures"}
+	case to == Rectifying:
+		return []string{"measures"}
+	case to == Accepted:
+		return []string{"acceptance_officer"}
+	}
+	return []string{}
+}
+
 // Open reports whether a state is still open (not yet accepted or closed).
 func Open(status string) bool {
 	return status == Reported || status == Assigned || status == Rectifying
@@ -132,9 +151,10 @@ func Derive(p map[string]any, today string) bool {
 
 // Hazard is a hazard with where it may go and how it got here.
 type Hazard struct {
-	Feature layers.Feature
-	Allowed []string
-	History []Transition
+	Feature  layers.Feature
+	Allowed  []string
+	Requires map[string][]string // per allowed state, what the move needs (see Requires)
+	History  []Transition
 }
 
 // Get returns a hazard, its computed fields current.
@@ -159,7 +179,12 @@ func (l *Ledger) hazard(ctx context.Context, f layers.Feature) (Hazard, error) {
 		h = []Transition{}
 	}
 	status, _ := f.Props["status"].(string)
-	return Hazard{Feature: f, Allowed: Allowed(status), History: h}, nil
+	major, _ := f.Props["major"].(bool)
+	req := map[string][]string{}
+	for _, to := range next[status] {
+		req[to] = Requires(status, to, major)
+	}
+	return Hazard{Feature: f, Allowed: Allowed(status), Requires: req, History: h}, nil
 }
 
 // History returns a hazard's transitions, oldest first; an unknown hazard
@@ -285,23 +310,19 @@ func (l *Ledger) Transition(ctx context.Context, id int64, to, by, note string, 
 	if err := l.layer.Normalize(&f); err != nil {
 		return Hazard{}, err
 	}
-	switch {
-	case to == Assigned: // 五定: unit, person, deadline
-		err = need("responsible_unit", "responsible_person", "deadline")
-	case reopen:
-		if strings.TrimSpace(note) == "" {
-			err = bad("note", "re-opening needs a note saying why")
+	// 五定 when assigning; measures (and for a major hazard 临时性保护措施)
+	// when rectifying; the officer when accepting; why, when re-opening
+	major, _ := f.Props["major"].(bool)
+	for _, n := range Requires(from, to, major) {
+		if n == "note" {
+			if strings.TrimSpace(note) == "" {
+				return Hazard{}, bad("note", "re-opening needs a note saying why")
+			}
+			continue
 		}
-	case to == Rectifying:
-		err = need("measures")
-		if major, _ := f.Props["major"].(bool); err == nil && major {
-			err = need("temporary_measures") // 重大隐患: 临时性保护措施
+		if err := need(n); err != nil {
+			return Hazard{}, err
 		}
-	case to == Accepted:
-		err = need("acceptance_officer")
-	}
-	if err != nil {
-		return Hazard{}, err
 	}
 	Derive(f.Props, today)
 	if err := l.store.Upsert(ctx, layers.Hazards, []layers.Feature{f}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,6 +242,35 @@ func suite(t *testing.T, st layers.Store, h ledger.History) {
 		s25, _ := lg.Stats(ctx, 2025)
 		if s25.Total != (ledger.Counts{}) {
 			t.Errorf("2025: %+v", s25.Total)
+		}
+	})
+
+	t.Run("concurrent moves of one hazard", func(t *testing.T) {
+		if err := st.Upsert(ctx, layers.Hazards, []layers.Feature{hazard(4001, "reported", nil)}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for range 20 {
+			wg.Go(func() {
+				_, err := lg.Transition(ctx, 4001, "assigned", "e", "", fieldsFor[ledger.Assigned])
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		ok := 0
+		for err := range errs {
+			var te *ledger.TransitionError
+			switch {
+			case err == nil:
+				ok++
+			case !errors.As(err, &te):
+				t.Error(err)
+			}
+		}
+		if hist, _ := lg.History(ctx, 4001); ok != 1 || len(hist) != 1 {
+			t.Errorf("%d moves succeeded, %d recorded; want 1", ok, len(hist))
 		}
 	})
 

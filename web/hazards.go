@@ -39,7 +39,7 @@ func hazardID(r *http.Request) (int64, error) {
 // with the states it may move to and its history.
 func hazardDoc(h ledger.Hazard) *geojson.Feature {
 	gf := geoJSONFeature(h.Feature, geo.WGS84)
-	gf.ExtraMembers = geojson.Properties{"allowed": h.Allowed, "history": h.History}
+	gf.ExtraMembers = geojson.Properties{"allowed": h.Allowed, "requires": h.Requires, "history": h.History}
 	return gf
 }
 

@@ -9,10 +9,11 @@ import (
 )
 
 type hazardDoc struct {
-	ID         int64          `json:"id"`
-	Properties map[string]any `json:"properties"`
-	Geometry   map[string]any `json:"geometry"`
-	Allowed    []string       `json:"allowed"`
+	ID         int64               `json:"id"`
+	Properties map[string]any      `json:"properties"`
+	Geometry   map[string]any      `json:"geometry"`
+	Allowed    []string            `json:"allowed"`
+	Requires   map[string][]string `json:"requires"`
 	History    []struct {
 		From, To, By, At, Note string
 	} `json:"history"`
@@ -33,6 +34,9 @@ func testHazardLedgerHTTP(t *testing.T, a *authServer) {
 		h.Properties["listed_supervision"] != false || !slices.Equal(h.Allowed, []string{"assigned"}) || len(h.History) != 1 ||
 		h.History[0].By != "editor-1" || h.History[0].Note != "群众举报查实" || resp.Header.Get("Location") != fmt.Sprintf("/api/hazards/%d", h.ID) {
 		t.Fatalf("create %d %+v", resp.StatusCode, h)
+	}
+	if !slices.Equal(h.Requires["assigned"], []string{"responsible_unit", "responsible_person", "deadline"}) || len(h.Requires) != 1 {
+		t.Errorf("requires %v", h.Requires)
 	}
 	tr := fmt.Sprintf("/api/hazards/%d/transitions", h.ID)
 	// illegal: 409 with the allowed states
@@ -65,7 +69,8 @@ func testHazardLedgerHTTP(t *testing.T, a *authServer) {
 		}
 	}
 	// the deadline has passed (the test's today is 2026-11-28): overdue, and listed as a major hazard
-	if h.Properties["overdue"] != true || h.Properties["listed_supervision"] != true || !slices.Equal(h.Allowed, []string{"accepted"}) {
+	if h.Properties["overdue"] != true || h.Properties["listed_supervision"] != true || !slices.Equal(h.Allowed, []string{"accepted"}) ||
+		!slices.Equal(h.Requires["accepted"], []string{"acceptance_officer"}) {
 		t.Errorf("rectifying past the deadline: %+v", h)
 	}
 	var got hazardDoc

@@ -18,6 +18,7 @@ import (
 
 	"riskmap/geo"
 	"riskmap/importers"
+	"riskmap/layers"
 )
 
 // maxInlineRejects bounds the rejects returned in an import's response.
@@ -105,6 +106,12 @@ func (s *server) importFile(w http.ResponseWriter, r *http.Request) error {
 	noteWrite(r, l.ID)
 	if err != nil {
 		return err
+	}
+	if l.ID == layers.Hazards && s.Ledger != nil {
+		// imported hazards get overdue and listed supervision now, not at the next hourly sweep
+		if _, err := s.Ledger.Sweep(r.Context()); err != nil {
+			return err
+		}
 	}
 	body := map[string]any{"layer": rep.Layer, "file": filepath.Base(path), "read": rep.Read, "written": rep.Written,
 		"rejected": rep.Rejected, "ignored_columns": rep.Ignored, "took_ms": float64(rep.Duration.Microseconds()) / 1000}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,6 +147,26 @@ func testImportHTTP(t *testing.T, a *authServer) {
 		t.Errorf("gpkg: %d %+v", c, r)
 	}
 
+	// a zipped Shapefile with GBK attributes, made by ogr2ogr
+	if zipped := shapefileZip(t, `{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[106.51,29.38]},"properties":{"fid":902,"类型":"消防水池","状态":"故障"}}]}`); zipped != nil {
+		r = report{}
+		if c := a.upload(t, "water_sources", "?id-field=fid&map=类型:kind&map=状态:status", auth.Editor, "pools.zip", zipped, &r); c != 200 || r.Written != 1 {
+			t.Errorf("shapefile: %d %+v", c, r)
+		}
+		if f, err := a.store.Get(ctx, layers.WaterSources, 902); err != nil || f.Props["status"] != "faulty" || f.Props["kind"] != "fire_pool" {
+			t.Errorf("shapefile feature: %v %v", f.Props, err)
+		}
+	}
+
+	// imported hazards come out with the ledger's derived fields
+	hz := `{"type":"FeatureCollection","features":[{"type":"Feature","id":77,"geometry":{"type":"Point","coordinates":[106.52,29.40]},"properties":{"category":"gas","major":true,"status":"rectifying","deadline":"2026-01-31","town":"花溪街道"}}]}`
+	if c := a.upload(t, "hazards", "", auth.Editor, "ledger.geojson", []byte(hz), nil); c != 200 {
+		t.Errorf("hazards import: %d", c)
+	}
+	if f, err := a.store.Get(ctx, layers.Hazards, 77); err != nil || f.Props["overdue"] != true || f.Props["listed_supervision"] != true {
+		t.Errorf("imported hazard: %v %v", f.Props, err)
+	}
+
 	// refusals
 	for _, tc := range []struct {
 		layer, query, name string
@@ -168,4 +190,39 @@ func testImportHTTP(t *testing.T, a *authServer) {
 			t.Errorf("%s %s%s: %d %q, want %d with %q", tc.name, tc.layer, tc.query, c, r.Message, tc.code, tc.has)
 		}
 	}
+}
+
+// shapefileZip converts GeoJSON to a Shapefile in GBK with ogr2ogr and
+// zips its parts; nil (and the test logs why) without ogr2ogr.
+func shapefileZip(t *testing.T, geojson string) []byte {
+	t.Helper()
+	ogr, err := exec.LookPath("ogr2ogr")
+	if err != nil {
+		t.Log("no ogr2ogr (gdal-bin): the Shapefile upload is not tested")
+		return nil
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.geojson")
+	if err := os.WriteFile(in, []byte(geojson), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "shp")
+	if b, err := exec.Command(ogr, "-f", "ESRI Shapefile", "-lco", "ENCODING=GBK", out, in).CombinedOutput(); err != nil {
+		t.Fatalf("ogr2ogr: %v: %s", err, b)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(out, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := zw.Create(e.Name())
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

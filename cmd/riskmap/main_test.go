@@ -137,8 +137,30 @@ func TestServeDemoAndRestart(t *testing.T) {
 		t.Skip("loads the demo dataset")
 	}
 	dir := t.TempDir()
+	e, out, _ := testEnv("token", "create", "--data", dir, "--name", "desk", "--role", "editor")
+	if err := run(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out.String())
 	var first collections
+	var hazardID float64
 	serveOnce(t, dir, func(base string) {
+		// a hazard reported with the token made at the command line
+		body := `{"type":"Feature","geometry":{"type":"Point","coordinates":[106.53,29.39]},"properties":{"category":"fire","title":"重启测试隐患"}}`
+		req, _ := http.NewRequest("POST", base+"/api/hazards", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var created map[string]any
+		json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("report a hazard: %d %v", resp.StatusCode, created)
+		}
+		hazardID = created["id"].(float64)
+
 		var h map[string]string
 		if c := getJSON(t, base+"/healthz", &h); c != 200 || h["status"] != "ok" || h["store"] != "memory" {
 			t.Errorf("healthz %d %v", c, h)
@@ -172,6 +194,10 @@ func TestServeDemoAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	serveOnce(t, dir, func(base string) {
+		var hz struct{ History []map[string]any }
+		if c := getJSON(t, fmt.Sprintf("%s/api/hazards/%d", base, int64(hazardID)), &hz); c != 200 || len(hz.History) != 1 || hz.History[0]["by"] != "desk" {
+			t.Errorf("hazard after restart: %d %+v", c, hz)
+		}
 		var got struct{ Properties map[string]any }
 		if c := getJSON(t, base+"/api/collections/water_sources/items/999999", &got); c != 200 || got.Properties["name"] != "重启测试" {
 			t.Errorf("after restart: %d %v", c, got)
