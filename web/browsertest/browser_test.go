@@ -211,7 +211,9 @@ func TestMap(t *testing.T) {
 	}
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
+		sctx, c := context.WithTimeout(ctx, 45*time.Second)
+		defer c()
+		if err := chromedp.Do(sctx, actions...); err != nil {
 			sctx, c := context.WithTimeout(ctx, 10*time.Second)
 			if shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(90)); err == nil {
 				p := filepath.Join(os.TempDir(), "riskmap-browser-failure.png")
@@ -362,6 +364,37 @@ func TestMap(t *testing.T) {
 	if !strings.Contains(filter, "鱼洞街道") {
 		t.Errorf("water gaps not filtered by the town: %s", filter)
 	}
+	// a popup on a water gap of 鱼洞 gives the rule and its evidence
+	var gap struct {
+		Features []struct {
+			Geometry   struct{ Coordinates [][][2]float64 }
+			Properties map[string]any
+		}
+	}
+	getJSON(t, base+"/api/collections/water_gaps/items?limit=1&town=鱼洞街道", &gap)
+	if len(gap.Features) != 1 {
+		t.Fatalf("no water gap in 鱼洞街道")
+	}
+	var gc orb.Point
+	ring := gap.Features[0].Geometry.Coordinates[0]
+	for _, c := range ring[:len(ring)-1] {
+		gc[0] += c[0] / float64(len(ring)-1)
+		gc[1] += c[1] / float64(len(ring)-1)
+	}
+	eval(fmt.Sprintf(`riskmap.map.jumpTo({center: [%f, %f], zoom: 17})`, gc[0], gc[1]), nil)
+	eval(idle, nil)
+	eval(`(() => { const r = riskmap.map.getContainer().getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`, &xy)
+	run("click the gap", chromedp.MouseClickXY(xy[0], xy[1]), chromedp.WaitVisible(chromedp.CSS(".maplibregl-popup")))
+	ev := text(".maplibregl-popup")
+	want := "超出 150 m 保护半径"
+	if nm, ok := gap.Features[0].Properties["nearest_m"].(float64); ok {
+		want = fmt.Sprintf("最近水源 %.0f m，超出 150 m 保护半径", nm)
+	}
+	if !strings.Contains(ev, want) || !strings.Contains(ev, "GB 50974-2014 §7.2.5") {
+		t.Errorf("gap popup evidence %q, want %q and the standard", ev, want)
+	}
+	run("close popup", chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove())`))
+
 	// what-if: take a hydrant of 鱼洞 out of service; the new gaps the
 	// page shows are those the API gives with and without it
 	var ws layers.Feature
@@ -462,6 +495,19 @@ func TestMap(t *testing.T) {
 			t.Errorf("supervised hazards: page %s, dataset %d", got, supervised)
 		}
 	}
+	rectifying := 0
+	for _, f := range ds.Layer(layers.Hazards) {
+		if f.Props["status"] == "rectifying" {
+			rectifying++
+		}
+	}
+	run("status filter", chromedp.Click(chromedp.CSS(`tr[data-st="rectifying"]`)), chromedp.WaitVisible(chromedp.CSS(`tr.sel[data-st="rectifying"]`)))
+	var listed int
+	eval(`document.querySelectorAll('#hz-list .hz').length`, &listed)
+	eval(`JSON.stringify(riskmap.map.getFilter('hazards:point'))`, &filter)
+	if listed != min(rectifying, 200) || !strings.Contains(filter, "rectifying") {
+		t.Errorf("status filter 整改中: %d listed of %d in the dataset, map filter %s", listed, rectifying, filter)
+	}
 	run("hazard detail", chromedp.Click(chromedp.CSS("#hz-list .hz")), chromedp.WaitVisible(chromedp.CSS("#hz-detail table")))
 	if !ledgerUp {
 		run("ledger 404", chromedp.WaitVisible(chromedp.CSS("#ledger-404")))
@@ -499,6 +545,21 @@ func TestMap(t *testing.T) {
 		t.Error("the page asked for no tile")
 	}
 	t.Logf("%d requests, %d of them tiles", len(rec.all()), tilesSeen)
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %s", u, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
 }
 
 // notMerged reports whether a path belongs to the dispatch and hazard
