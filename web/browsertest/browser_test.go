@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -107,12 +108,12 @@ func (rec *recorder) all() []request {
 	return append([]request(nil), rec.reqs...)
 }
 
-// serveDemo serves the Banan demo dataset, as `riskmap serve` does, on a
-// loopback listener, and returns its base URL and the dataset.
-func serveDemo(t *testing.T, rec *recorder) (string, *fixtures.Dataset) {
+// serveDemo serves a generated Banan dataset, as `riskmap serve` does, on
+// a loopback listener, and returns its base URL and the dataset.
+func serveDemo(t *testing.T, profile fixtures.Profile, rec *recorder) (string, *fixtures.Dataset) {
 	t.Helper()
 	ctx := context.Background()
-	ds, err := fixtures.Generate(fixtures.Demo)
+	ds, err := fixtures.Generate(profile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +156,26 @@ func routeStatus(t *testing.T, u string) int {
 	return resp.StatusCode
 }
 
+// startBrowser starts headless Chromium (WebGL in software, SwiftShader)
+// for at most limit; the test's end closes it.
+func startBrowser(t *testing.T, browser string, limit time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.NoSandbox,
+		chromedp.WindowSize(1366, 768),
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, limit)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // TestMap loads the map in headless Chromium over the demo data: it waits
 // for the first idle map (every tile loaded), checks the canvas is drawn,
 // the layers panel in Chinese and English, a layer toggle, a popup on a
@@ -167,21 +188,8 @@ func TestMap(t *testing.T) {
 	}
 	browser := chromium(t)
 	rec := &recorder{}
-	base, ds := serveDemo(t, rec)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox,
-		chromedp.WindowSize(1366, 768),
-		chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.Flag("enable-unsafe-swiftshader", true),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
+	base, ds := serveDemo(t, fixtures.Demo, rec)
+	ctx := startBrowser(t, browser, 3*time.Minute)
 
 	var mu sync.Mutex
 	var consoleErrs []string
@@ -516,7 +524,24 @@ func TestMap(t *testing.T) {
 	shot = screenshot()
 	save("hazards.png", shot)
 
-	// no console error, no failed request
+	// tablet width: the panel becomes a sheet over the map, with a toggle
+	run("tablet", chromedp.EmulateViewport(820, 1180), chromedp.WaitVisible(chromedp.CSS("#panel-toggle")))
+	eval(`void riskmap.map.resize()`, nil)
+	eval(idle, nil)
+	var sheet struct{ PanelW, MapW, MapH float64 }
+	eval(`(() => { const p = document.querySelector('#panel').getBoundingClientRect(), m = riskmap.map.getContainer().getBoundingClientRect(); return {PanelW: p.width, MapW: m.width, MapH: m.height}; })()`, &sheet)
+	if sheet.PanelW != 820 || sheet.MapW != 820 || sheet.MapH < 1000 {
+		t.Errorf("tablet layout: panel %.0f px wide, map %.0f×%.0f", sheet.PanelW, sheet.MapW, sheet.MapH)
+	}
+	save("tablet.png", screenshot())
+	run("hide the sheet", chromedp.Click(chromedp.CSS("#panel-toggle")), chromedp.WaitNotVisible(chromedp.CSS("#panel")))
+
+	// no console error, no map error, no failed request
+	var mapErrs []string
+	eval(`riskmap.mapErrors`, &mapErrs)
+	for _, e := range mapErrs {
+		t.Errorf("map error: %s", e)
+	}
 	mu.Lock()
 	for _, e := range consoleErrs {
 		t.Errorf("console error: %s", e)
@@ -588,3 +613,62 @@ func mapColours(t *testing.T, b []byte) int {
 	}
 	return len(seen)
 }
+
+// TestPanLarge pans at zoom 15 over the large profile (about 10× the demo)
+// with the point, line and gap layers on, and checks that no tile is
+// missing: every tile request answered 200, 204 or 304 and MapLibre
+// reported no error. It logs how long each pan took to settle.
+func TestPanLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates the large dataset and drives a browser")
+	}
+	if os.Getenv("CI") != "true" && os.Getenv("RISKMAP_BROWSER_LARGE") == "" {
+		t.Skip("about 90 s on two cores: runs in CI, or with RISKMAP_BROWSER_LARGE=1")
+	}
+	browser := chromium(t)
+	rec := &recorder{}
+	base, ds := serveDemo(t, fixtures.Large, rec)
+	ctx := startBrowser(t, browser, 4*time.Minute)
+	eval := func(js string, out any) {
+		t.Helper()
+		b, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+		if err == nil && out != nil {
+			err = json.Unmarshal(b, out)
+		}
+		if err != nil {
+			t.Fatalf("eval %s: %v", js, err)
+		}
+	}
+	pt := ds.Layer(layers.FireStations)[0].Geometry.(orb.Point)
+	u := fmt.Sprintf("%s/#map=15/%f/%f&layers=towns,rivers,roads,buildings,enterprises,water_sources,hazards,life_lanes,fire_stations,water_gaps,risk_cells", base, pt[1], pt[0])
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768), chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`))); err != nil {
+		t.Fatal(err)
+	}
+	var ready float64
+	eval(`riskmap.readyMs`, &ready)
+	var times []float64
+	for _, d := range [][2]int{{600, 0}, {600, 0}, {600, 0}, {0, 400}, {0, 400}, {-600, 0}, {-600, 0}, {-600, 0}, {0, -400}} {
+		var ms float64
+		eval(fmt.Sprintf(`new Promise(r => { const t0 = performance.now(); riskmap.map.once('idle', () => r(performance.now() - t0)); riskmap.map.panBy([%d, %d], {duration: 0}); })`, d[0], d[1]), &ms)
+		times = append(times, ms)
+	}
+	var mapErrs []string
+	eval(`riskmap.mapErrors`, &mapErrs)
+	for _, e := range mapErrs {
+		t.Errorf("map error: %s", e)
+	}
+	n := 0
+	for _, r := range rec.all() {
+		if !strings.HasPrefix(r.path, "/tiles/") || r.status == cancelled {
+			continue
+		}
+		n++
+		if r.status != 200 && r.status != 204 && r.status != 304 {
+			t.Errorf("tile %s answered %d", r.path, r.status)
+		}
+	}
+	slices.Sort(times)
+	t.Logf("large profile, z15, 11 layers: first view ready in %.0f ms; %d pans of 400–600 px settle in median %.0f ms, max %.0f ms; %d tile requests, all 200/204/304",
+		ready, len(times), times[len(times)/2], times[len(times)-1], n)
+}
+

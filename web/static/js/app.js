@@ -39,6 +39,7 @@ const app = {
   towns: null, counts: {}, hazards: null,
   whatIf: { ids: [], picking: false, result: null, base: null },
   dispatch: null, hazardSel: null, hzStatus: '',
+  mapErrors: [], // MapLibre's error events (a tile that failed to load, a bad style)
 };
 window.riskmap = app; // for the browser test and the console
 
@@ -111,6 +112,7 @@ function initMap() {
   map.addControl(new ml.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('error', (e) => {
     const m = (e && e.error && e.error.message) || '';
+    app.mapErrors.push(m || String(e && e.type));
     if (/style|basemap/i.test(m) && state.basemap) msg(`${app.i18n.s('loadError')}: ${state.basemap}`);
   });
   map.on('load', () => {
