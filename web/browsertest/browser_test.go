@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
@@ -695,3 +697,30 @@ func TestPanLarge(t *testing.T) {
 		ready, len(times), times[len(times)/2], times[len(times)-1], n)
 }
 
+
+// TestNoMapLibre blocks the MapLibre module, as in a binary built without
+// `make vendor`: the page says what is missing and the panels still work.
+func TestNoMapLibre(t *testing.T) {
+	browser := chromium(t)
+	srv := httptest.NewServer(web.New(web.Deps{Store: memstore.New(), Catalog: layers.NewCatalog()}))
+	defer srv.Close()
+	ctx := startBrowser(t, browser, time.Minute)
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	block := network.SetBlockedURLsParams{URLPatterns: []*network.BlockPattern{{URLPattern: srv.URL + "/static/vendor/*", Block: true}}}
+	if _, err := chromedp.Call(ctx, network.SetBlockedURLs, block); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="nomap"]`))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#map-msg")))
+	if err != nil || !strings.Contains(m, "MapLibre") || !strings.Contains(m, "make vendor") {
+		t.Errorf("message without MapLibre: %q %v", m, err)
+	}
+	p, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#panel")))
+	if err != nil || !strings.Contains(p, "消防救援站") {
+		t.Errorf("layers panel without MapLibre: %q %v", p, err)
+	}
+}
