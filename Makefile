@@ -6,7 +6,9 @@ DATA        ?= ./data
 FUZZTIME    ?= 30s
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-DEB_PKGS    := postgresql-15-postgis-3 gdal-bin chromium wrk
+# fonts-wqy-zenhei: a CJK font, so the browser test's screenshots show
+# the Chinese page rather than empty boxes; wrk for make bench and soak.
+DEB_PKGS    := postgresql-15-postgis-3 gdal-bin chromium fonts-wqy-zenhei wrk
 # Packages left out of the race run: they start no goroutines, and the
 # race detector makes them 5–6× slower (fixtures 7 s → 45 s, importers
 # 5 s → 30 s on two cores). They still run in the full, race-free pass.
@@ -29,9 +31,9 @@ run: build
 	./bin/riskmap serve --addr $(ADDR) --data $(DATA)
 
 # deps installs, on Debian as root, the packages the tests use (PostGIS for
-# the PostgreSQL store, GDAL's ogrinfo as a reference reader, Chromium for
-# the page); with all of them present it does nothing, not even apt-get
-# update.
+# the PostgreSQL store, GDAL's ogrinfo as a reference reader, Chromium and
+# a CJK font for the page); with all of them present it does nothing, not
+# even apt-get update.
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \

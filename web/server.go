@@ -110,8 +110,10 @@ func (s *server) routes() *mux.Router {
 		})
 	}
 	s.authRoutes(r)
+	// the map page: web/static, with MapLibre in static/vendor when
+	// `make vendor` ran before the build (the page says so otherwise)
 	sub, _ := fs.Sub(static, "static")
-	files := http.FileServerFS(sub)
+	files := staticFiles(http.FileServerFS(sub))
 	r.Handle("/", files).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static", files)).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = s.handle(func(http.ResponseWriter, *http.Request) error { return layers.ErrNotFound })
@@ -141,3 +143,20 @@ func (h *root) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer cancel()
 	h.router.ServeHTTP(w, req.WithContext(ctx))
 }
+
+// staticFiles sets the Cache-Control of the page's files: the vendored
+// MapLibre changes only with package-lock.json, so browsers keep it an hour;
+// the page's own files carry no validator (embedded files have no
+// modification time), so they are fetched again each time and a new
+// binary's page is seen at once.
+func staticFiles(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/vendor/") {
+			w.Header().Set("Cache-Control", "public, max-age=3600")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+

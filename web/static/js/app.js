@@ -38,7 +38,8 @@ const app = {
   ml: null, map: null, styleLayers: {}, baseFilters: {},
   towns: null, counts: {}, hazards: null,
   whatIf: { ids: [], picking: false, result: null, base: null },
-  dispatch: null, hazardSel: null,
+  dispatch: null, hazardSel: null, hzStatus: '',
+  mapErrors: [], // MapLibre's error events (a tile that failed to load, a bad style)
 };
 window.riskmap = app; // for the browser test and the console
 
@@ -111,6 +112,7 @@ function initMap() {
   map.addControl(new ml.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('error', (e) => {
     const m = (e && e.error && e.error.message) || '';
+    app.mapErrors.push(m || String(e && e.type));
     if (/style|basemap/i.test(m) && state.basemap) msg(`${app.i18n.s('loadError')}: ${state.basemap}`);
   });
   map.on('load', () => {
@@ -195,15 +197,19 @@ function setLayer(id, on) {
 
 // applyTownFilter shows only the selected town's features of the derived
 // layers of the analysis being viewed.
+// In the hazards mode, a status picked in the panel filters the hazards.
 function applyTownFilter() {
+  if (!app.map || !app.map.getSource('overlay')) return;
   const a = app.analyses.find((x) => x.id === app.state.analysis);
   const town = app.state.mode === 'analyses' ? app.state.town : '';
+  const status = app.state.mode === 'hazards' ? app.hzStatus : '';
   for (const [id, ls] of Object.entries(app.styleLayers)) {
-    const filtered = town && a && a.layers.includes(id);
+    let extra = null;
+    if (town && a && a.layers.includes(id)) extra = ['==', ['get', 'town'], town];
+    if (status && id === 'hazards') extra = ['==', ['get', 'status'], status];
     for (const l of ls) {
       const f = app.baseFilters[l];
-      const t = ['==', ['get', 'town'], town];
-      app.map.setFilter(l, filtered ? (f ? ['all', f, t] : t) : f);
+      app.map.setFilter(l, extra ? (f ? ['all', f, extra] : extra) : f);
     }
   }
 }
@@ -620,14 +626,22 @@ async function renderHazards(p) {
       if (f.properties.listed_supervision && OPEN.includes(f.properties.status)) sv++;
     }
   }
-  $('#hz-stats').innerHTML = `<table>${st.values.map((v) => `<tr><td><i class="sw circle" style="background:${style.ENUM_COLORS.status[v.code]}"></i>${esc(v[state.lang] || v.zh)}</td><td class="n" data-status="${v.code}">${counts[v.code] || 0}</td></tr>`).join('')}
+  $('#hz-stats').innerHTML = `<table class="statuses">${st.values.map((v) => `<tr data-st="${v.code}" class="${app.hzStatus === v.code ? 'sel' : ''}"><td><i class="sw circle" style="background:${style.ENUM_COLORS.status[v.code]}"></i>${esc(v[state.lang] || v.zh)}</td><td class="n" data-status="${v.code}">${counts[v.code] || 0}</td></tr>`).join('')}
     <tr><td><span class="chip od">${esc(i18n.s('overdue'))}</span></td><td class="n" id="hz-overdue">${od}</td></tr>
     <tr><td><span class="chip sv">${esc(i18n.s('supervised'))}</span></td><td class="n" id="hz-supervised">${sv}</td></tr></table>
     ${sr.ok ? '' : `<p class="muted">${esc(i18n.s('notDeployed'))}/api/hazards/stats</p>`}`;
-  const open = hz.features.filter((f) => OPEN.includes(f.properties.status));
+  for (const tr of p.querySelectorAll('tr[data-st]')) {
+    tr.onclick = () => {
+      app.hzStatus = app.hzStatus === tr.dataset.st ? '' : tr.dataset.st;
+      applyTownFilter();
+      renderHazards(p);
+    };
+  }
+  // the hazards of the status picked, else the open ones
+  const open = hz.features.filter((f) => (app.hzStatus ? f.properties.status === app.hzStatus : OPEN.includes(f.properties.status)));
   const rank = (f) => (f.properties.listed_supervision ? 2 : 0) + (overdue(f.properties, today) ? 1 : 0);
   open.sort((a, b) => rank(b) - rank(a) || String(a.properties.deadline).localeCompare(String(b.properties.deadline)));
-  $('#hz-list').innerHTML = `<p class="muted">${esc(i18n.s('listFirst'))}</p>` + open.slice(0, 200).map((f) => {
+  $('#hz-list').innerHTML = `<p class="muted">${esc(i18n.s(app.hzStatus ? 'statusPicked' : 'listFirst'))} (${open.length})</p>` + open.slice(0, 200).map((f) => {
     const q = f.properties;
     return `<div class="hz ${app.hazardSel === f.id ? 'sel' : ''}" data-id="${f.id}">
       ${q.listed_supervision ? `<span class="chip sv">${esc(i18n.s('supervised'))}</span>` : ''}${overdue(q, today) ? `<span class="chip od">${esc(i18n.s('overdue'))}</span>` : ''}
