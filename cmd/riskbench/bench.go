@@ -358,13 +358,11 @@ func (c config) imports(ctx context.Context, r *report) {
 		n, _ := strconv.ParseInt(m[1], 10, 64)
 		return el, rss, n, nil
 	}
-	if c.Parts["embedded"] || c.Parts["import"] {
-		one("embedded", "riskmap import", func(i int) (time.Duration, int64, int64, error) {
-			dir := filepath.Join(c.Work, fmt.Sprintf("import-%d", i))
-			defer os.RemoveAll(dir)
-			return riskmapImport("--data", dir)
-		})
-	}
+	one("embedded", "riskmap import", func(i int) (time.Duration, int64, int64, error) {
+		dir := filepath.Join(c.Work, fmt.Sprintf("import-%d", i))
+		defer os.RemoveAll(dir)
+		return riskmapImport("--data", dir)
+	})
 	r.Commands = append(r.Commands, "riskmap import --layer buildings --data EMPTYDIR FIXTURES/buildings.geojson",
 		"riskmap import --layer buildings --db postgres://…/"+c.DB+" FIXTURES/buildings.geojson   # into a fresh database each run")
 	one("PostGIS", "riskmap import", func(int) (time.Duration, int64, int64, error) {

@@ -75,7 +75,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	case "soak":
 		dur := cmpStr(getenv("SOAK"), "10m")
 		d := fs.String("duration", dur, "how long to hold the load (env SOAK)")
-		chunk := fs.Duration("chunk", 30*time.Second, "length of one wrk run; latency and goroutines are checked per run")
+		defChunk := 30 * time.Second
+		if c.Quick {
+			defChunk = 10 * time.Second
+		}
+		chunk := fs.Duration("chunk", defChunk, "length of one wrk run; latency and goroutines are checked per run")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
