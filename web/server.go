@@ -159,4 +159,3 @@ func staticFiles(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
-

@@ -697,7 +697,6 @@ func TestPanLarge(t *testing.T) {
 		ready, len(times), times[len(times)/2], times[len(times)-1], n)
 }
 
-
 // TestNoMapLibre blocks the MapLibre module, as in a binary built without
 // `make vendor`: the page says what is missing and the panels still work.
 func TestNoMapLibre(t *testing.T) {
