@@ -350,6 +350,7 @@ func (s *server) authRoutes(r *mux.Router) {
 		r.Handle("/api/audit", s.handle(s.auditEntries)).Methods(http.MethodGet, http.MethodHead)
 		s.roles["GET /api/audit"] = auth.Admin
 		s.roles["HEAD /api/audit"] = auth.Admin
+		s.tokenRoutes(r)
 	}
 	if s.Ledger != nil {
 		s.hazardRoutes(r)
