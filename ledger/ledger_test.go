@@ -317,7 +317,7 @@ func suite(t *testing.T, st layers.Store, h ledger.History) {
 		}
 	})
 
-	t.Run("a failed history write undoes the move", func(t *testing.T) {
+	t.Run("a failed history write stops the move", func(t *testing.T) {
 		if err := st.Upsert(ctx, layers.Hazards, []layers.Feature{hazard(3001, "reported", nil)}); err != nil {
 			t.Fatal(err)
 		}
