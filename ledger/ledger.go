@@ -350,7 +350,7 @@ func (l *Ledger) Transition(ctx context.Context, id int64, to, by, note string, 
 	if err := l.store.Upsert(ctx, layers.Hazards, []layers.Feature{f}); err != nil {
 		// the history is append-only: record that the move did not happen
 		undo := Transition{Hazard: id, From: to, To: from, By: by, At: l.now().UTC(),
-			Note: "undone: the hazard could not be written (" + err.Error() + ")"}
+			Note: "undone: the hazard could not be written"} // the cause goes to the caller, not the public history
 		if uerr := l.hist.Append(context.WithoutCancel(ctx), undo); uerr != nil {
 			return Hazard{}, errors.Join(err, fmt.Errorf("recording the undo: %w", uerr))
 		}
