@@ -230,6 +230,9 @@ func (l *Ledger) Create(ctx context.Context, f layers.Feature, by, note string) 
 	if f.Props["found_date"] == nil {
 		f.Props["found_date"] = l.today()
 	}
+	if f.Props["major"] == nil {
+		f.Props["major"] = false // the map styles by it: always a boolean
+	}
 	for _, k := range []string{"overdue", "acceptance_officer", "acceptance_date", "closed_date"} {
 		delete(f.Props, k)
 	}

@@ -95,6 +95,10 @@ func suite(t *testing.T, st layers.Store, h ledger.History) {
 			!slices.Equal(hz.Allowed, []string{ledger.Assigned}) || len(hz.History) != 1 || hz.History[0].From != "" {
 			t.Fatalf("created %d %+v", id, hz)
 		}
+		minor, err := lg.Create(ctx, layers.Feature{Geometry: orb.Point{106.5, 29.4}, Props: map[string]any{"category": "gas", "town": "鱼洞街道"}}, "x", "")
+		if err != nil || minor.Feature.Props["major"] != false || minor.Feature.Props["overdue"] != false {
+			t.Errorf("created without major: %v %v", minor.Feature.Props, err)
+		}
 		if _, err := lg.Create(ctx, layers.Feature{ID: id, Geometry: orb.Point{106.5, 29.4}, Props: map[string]any{"category": "gas"}}, "x", ""); !errors.Is(err, layers.ErrConflict) {
 			t.Errorf("create over an existing id: %v", err)
 		}
