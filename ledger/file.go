@@ -80,6 +80,11 @@ func (h *FileHistory) Append(_ context.Context, t Transition) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if prev := h.byID[t.Hazard]; len(prev) > 0 {
+		if err := checkLast(t, prev[len(prev)-1].To, true); err != nil {
+			return err
+		}
+	}
 	if _, err := h.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("ledger: history: %w", err)
 	}

@@ -95,9 +95,25 @@ type Transition struct {
 // History is the append-only record of transitions. Implementations:
 // FileHistory and PGHistory.
 type History interface {
+	// Append records t. A move (From not "") whose From is not the
+	// hazard's last recorded state — another server moved it meanwhile —
+	// is refused with an error wrapping ErrMovedMeanwhile; hazards with no
+	// history yet (loaded, not reported through the ledger) accept any.
 	Append(ctx context.Context, t Transition) error
 	// History returns a hazard's transitions, oldest first.
 	History(ctx context.Context, hazard int64) ([]Transition, error)
+}
+
+// ErrMovedMeanwhile is a move that lost a race with another one; it wraps
+// layers.ErrConflict (409): reload the hazard and try again.
+var ErrMovedMeanwhile = fmt.Errorf("%w: the hazard was moved meanwhile; reload it", layers.ErrConflict)
+
+// checkLast is Append's check: the last recorded state must be t.From.
+func checkLast(t Transition, last string, known bool) error {
+	if t.From == "" || !known || last == t.From {
+		return nil
+	}
+	return fmt.Errorf("hazard %d is %s by its history, not %s: %w", t.Hazard, last, t.From, ErrMovedMeanwhile)
 }
 
 // China is the time zone whose date decides what is overdue.
@@ -214,6 +230,9 @@ func (l *Ledger) Create(ctx context.Context, f layers.Feature, by, note string) 
 	if f.Props["found_date"] == nil {
 		f.Props["found_date"] = l.today()
 	}
+	if f.Props["major"] == nil {
+		f.Props["major"] = false // the map styles by it: always a boolean
+	}
 	for _, k := range []string{"overdue", "acceptance_officer", "acceptance_date", "closed_date"} {
 		delete(f.Props, k)
 	}
@@ -325,14 +344,20 @@ func (l *Ledger) Transition(ctx context.Context, id int64, to, by, note string, 
 		}
 	}
 	Derive(f.Props, today)
-	if err := l.store.Upsert(ctx, layers.Hazards, []layers.Feature{f}); err != nil {
-		return Hazard{}, err
-	}
+	// The record first: its check on the last state keeps two servers
+	// from both moving the hazard from the same state.
 	t := Transition{Hazard: id, From: from, To: to, By: by, At: l.now().UTC(), Note: note}
 	if err := l.hist.Append(ctx, t); err != nil {
-		// no move without its record: put the hazard back
-		_ = l.store.Upsert(context.WithoutCancel(ctx), layers.Hazards, []layers.Feature{old})
-		return Hazard{}, fmt.Errorf("recording the history: %w", err)
+		return Hazard{}, fmt.Errorf("recording the move: %w", err)
+	}
+	if err := l.store.Upsert(ctx, layers.Hazards, []layers.Feature{f}); err != nil {
+		// the history is append-only: record that the move did not happen
+		undo := Transition{Hazard: id, From: to, To: from, By: by, At: l.now().UTC(),
+			Note: "undone: the hazard could not be written"} // the cause goes to the caller, not the public history
+		if uerr := l.hist.Append(context.WithoutCancel(ctx), undo); uerr != nil {
+			return Hazard{}, errors.Join(err, fmt.Errorf("recording the undo: %w", uerr))
+		}
+		return Hazard{}, err
 	}
 	return l.hazard(ctx, f)
 }

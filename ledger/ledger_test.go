@@ -95,6 +95,10 @@ func suite(t *testing.T, st layers.Store, h ledger.History) {
 			!slices.Equal(hz.Allowed, []string{ledger.Assigned}) || len(hz.History) != 1 || hz.History[0].From != "" {
 			t.Fatalf("created %d %+v", id, hz)
 		}
+		minor, err := lg.Create(ctx, layers.Feature{Geometry: orb.Point{106.5, 29.4}, Props: map[string]any{"category": "gas", "town": "鱼洞街道"}}, "x", "")
+		if err != nil || minor.Feature.Props["major"] != false || minor.Feature.Props["overdue"] != false {
+			t.Errorf("created without major: %v %v", minor.Feature.Props, err)
+		}
 		if _, err := lg.Create(ctx, layers.Feature{ID: id, Geometry: orb.Point{106.5, 29.4}, Props: map[string]any{"category": "gas"}}, "x", ""); !errors.Is(err, layers.ErrConflict) {
 			t.Errorf("create over an existing id: %v", err)
 		}
@@ -274,7 +278,50 @@ func suite(t *testing.T, st layers.Store, h ledger.History) {
 		}
 	})
 
-	t.Run("a failed history write undoes the move", func(t *testing.T) {
+	t.Run("two servers: the second move from the same state is refused", func(t *testing.T) {
+		if err := st.Upsert(ctx, layers.Hazards, []layers.Feature{hazard(5001, "reported", nil)}); err != nil {
+			t.Fatal(err)
+		}
+		// server B read the hazard before server A moved it
+		stale := &staleStore{Store: st, seen: map[int64]layers.Feature{}}
+		if _, err := stale.Get(ctx, layers.Hazards, 5001); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := ledger.New(stale, layers.NewCatalog(), h)
+		b.SetClock(func() time.Time { return now })
+		if _, err := lg.Transition(ctx, 5001, "assigned", "server-a", "", fieldsFor[ledger.Assigned]); err != nil {
+			t.Fatal(err)
+		}
+		more := map[string]any{"responsible_unit": "另一单位", "responsible_person": "赵六", "deadline": "2027-01-01"}
+		if _, err := b.Transition(ctx, 5001, "assigned", "server-b", "", more); !errors.Is(err, ledger.ErrMovedMeanwhile) || !errors.Is(err, layers.ErrConflict) {
+			t.Fatalf("stale move: %v", err)
+		}
+		f, _ := st.Get(ctx, layers.Hazards, 5001)
+		hist, _ := lg.History(ctx, 5001)
+		if f.Props["responsible_unit"] != "鱼洞街道" || len(hist) != 1 || hist[0].By != "server-a" {
+			t.Errorf("after the refused move: %v %+v", f.Props, hist)
+		}
+	})
+
+	t.Run("a failed write of the hazard is recorded as undone", func(t *testing.T) {
+		if err := st.Upsert(ctx, layers.Hazards, []layers.Feature{hazard(6001, "reported", nil)}); err != nil {
+			t.Fatal(err)
+		}
+		broken, _ := ledger.New(readOnly{st}, layers.NewCatalog(), h)
+		if _, err := broken.Transition(ctx, 6001, "assigned", "e", "", fieldsFor[ledger.Assigned]); !errors.Is(err, layers.ErrUnavailable) {
+			t.Fatalf("want the store's error, got %v", err)
+		}
+		hist, _ := lg.History(ctx, 6001)
+		if len(hist) != 2 || hist[1].From != "assigned" || hist[1].To != "reported" {
+			t.Fatalf("history %+v", hist)
+		}
+		// and the ledger carries on from the real state
+		if _, err := lg.Transition(ctx, 6001, "assigned", "e", "", fieldsFor[ledger.Assigned]); err != nil {
+			t.Errorf("after the undo: %v", err)
+		}
+	})
+
+	t.Run("a failed history write stops the move", func(t *testing.T) {
 		if err := st.Upsert(ctx, layers.Hazards, []layers.Feature{hazard(3001, "reported", nil)}); err != nil {
 			t.Fatal(err)
 		}
@@ -336,3 +383,26 @@ func TestPostGIS(t *testing.T) {
 		t.Errorf("history rewritten: %d %v", n, err)
 	}
 }
+
+// staleStore answers Get with what it returned the first time, as a
+// second server that read a hazard before the first one moved it.
+type staleStore struct {
+	layers.Store
+	seen map[int64]layers.Feature
+}
+
+func (s *staleStore) Get(ctx context.Context, layer string, id int64) (layers.Feature, error) {
+	if f, ok := s.seen[id]; ok {
+		return f.Clone(), nil
+	}
+	f, err := s.Store.Get(ctx, layer, id)
+	if err == nil {
+		s.seen[id] = f.Clone()
+	}
+	return f, err
+}
+
+// readOnly is a store whose writes fail.
+type readOnly struct{ layers.Store }
+
+func (readOnly) Upsert(context.Context, string, []layers.Feature) error { return layers.ErrUnavailable }

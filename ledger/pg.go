@@ -2,8 +2,10 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -19,14 +21,34 @@ var _ History = (*PGHistory)(nil)
 func NewPGHistory(pool *pgxpool.Pool) *PGHistory { return &PGHistory{pool: pool} }
 
 // Append implements History.
+// The check of the last state runs under a transaction-scoped advisory
+// lock on the hazard, so servers sharing the database append in turn.
 func (h *PGHistory) Append(ctx context.Context, t Transition) error {
-	_, err := h.pool.Exec(ctx, `INSERT INTO riskmap_hazard_history (hazard_id, from_status, to_status, by_name, at, note)
+	var moved error
+	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashint8($2))", historyLock, t.Hazard); err != nil {
+			return err
+		}
+		var last string
+		err := tx.QueryRow(ctx, `SELECT to_status FROM riskmap_hazard_history WHERE hazard_id = $1 ORDER BY seq DESC LIMIT 1`, t.Hazard).Scan(&last)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if moved = checkLast(t, last, err == nil); moved != nil {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO riskmap_hazard_history (hazard_id, from_status, to_status, by_name, at, note)
 VALUES ($1, $2, $3, $4, $5, $6)`, t.Hazard, t.From, t.To, t.By, t.At, t.Note)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("ledger: history: %w", err)
 	}
-	return nil
+	return moved
 }
+
+// historyLock is the advisory lock class of hazard histories ("hl").
+const historyLock int32 = 0x686c
 
 // History implements History.
 func (h *PGHistory) History(ctx context.Context, hazard int64) ([]Transition, error) {

@@ -350,6 +350,7 @@ func (s *server) authRoutes(r *mux.Router) {
 		r.Handle("/api/audit", s.handle(s.auditEntries)).Methods(http.MethodGet, http.MethodHead)
 		s.roles["GET /api/audit"] = auth.Admin
 		s.roles["HEAD /api/audit"] = auth.Admin
+		s.tokenRoutes(r)
 	}
 	if s.Ledger != nil {
 		s.hazardRoutes(r)
@@ -386,3 +387,18 @@ func (w *privateWriter) Write(b []byte) (int, error) {
 }
 
 func (w *privateWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// allowedMethods lists the methods some route takes on the request's path,
+// for a 405's Allow header and message.
+func allowedMethods(router *mux.Router, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if router.Match(probe, &match) && match.MatchErr == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -331,3 +331,52 @@ func forEachBackend(t *testing.T, test func(*testing.T, *authServer)) {
 	t.Run("memstore", func(t *testing.T) { test(t, newAuthServer(t, web.Deps{})) })
 	t.Run("postgis", func(t *testing.T) { test(t, newPGAuthServer(t, web.Deps{})) })
 }
+
+// TestTokensAPI: an admin makes, lists and revokes tokens over HTTP; the
+// secret shows once; nobody else may.
+func TestTokensAPI(t *testing.T) {
+	a := newAuthServer(t, web.Deps{})
+	for role, want := range map[auth.Role]int{auth.Anonymous: 401, auth.Viewer: 403, auth.Editor: 403} {
+		if c := a.do(t, "POST", "/api/tokens", role, `{"name":"x","role":"admin"}`, nil).StatusCode; c != want {
+			t.Errorf("create as %v: %d, want %d", role, c, want)
+		}
+		if c := a.do(t, "GET", "/api/tokens", role, "", nil).StatusCode; c != want {
+			t.Errorf("list as %v: %d, want %d", role, c, want)
+		}
+	}
+	var made struct{ ID, Name, Role, Token string }
+	if c := a.do(t, "POST", "/api/tokens", auth.Admin, `{"name":"field-team","role":"editor"}`, &made).StatusCode; c != 201 ||
+		!strings.HasPrefix(made.Token, auth.Prefix) || made.Role != "editor" {
+		t.Fatalf("create %d %+v", c, made)
+	}
+	if c := a.do(t, "POST", "/api/tokens", auth.Admin, `{"name":"field-team","role":"viewer"}`, nil).StatusCode; c != 409 {
+		t.Errorf("same name again: %d", c)
+	}
+	if c := a.do(t, "POST", "/api/tokens", auth.Admin, `{"name":"x","role":"root"}`, nil).StatusCode; c != 400 {
+		t.Errorf("bad role: %d", c)
+	}
+	a.tokens[auth.Role(9)] = made.Token
+	var who map[string]string
+	if c := a.do(t, "GET", "/api/whoami", auth.Role(9), "", &who).StatusCode; c != 200 || who["name"] != "field-team" {
+		t.Errorf("new token: %d %v", c, who)
+	}
+	var list struct{ Tokens []map[string]any }
+	a.do(t, "GET", "/api/tokens", auth.Admin, "", &list)
+	if len(list.Tokens) != 4 {
+		t.Errorf("tokens %v", list.Tokens)
+	}
+	for _, tk := range list.Tokens {
+		if tk["token"] != nil || tk["hash"] != nil {
+			t.Errorf("list shows a secret or hash: %v", tk)
+		}
+	}
+	if c := a.do(t, "DELETE", "/api/tokens/"+made.ID, auth.Admin, "", nil).StatusCode; c != 200 {
+		t.Errorf("revoke: %d", c)
+	}
+	if c := a.do(t, "GET", "/api/whoami", auth.Role(9), "", nil).StatusCode; c != 401 {
+		t.Errorf("revoked token: %d", c)
+	}
+	if c := a.do(t, "DELETE", "/api/tokens/nobody", auth.Admin, "", nil).StatusCode; c != 404 {
+		t.Errorf("revoke unknown: %d", c)
+	}
+}

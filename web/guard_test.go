@@ -140,3 +140,27 @@ func (f refuseTiles) H3(http.ResponseWriter, *http.Request, string) error {
 	f.t.Error("h3 rendered")
 	return nil
 }
+
+// TestMethodNotAllowed: a 405 names the methods the path takes.
+func TestMethodNotAllowed(t *testing.T) {
+	st := memstore.New()
+	cat := layers.NewCatalog()
+	hist, err := ledger.OpenFileHistory(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hist.Close()
+	lg, _ := ledger.New(st, cat, hist)
+	h := New(Deps{Store: st, Catalog: cat, Ledger: lg})
+	for _, tc := range []struct{ method, path, allow string }{
+		{"GET", "/api/hazards", "POST"},
+		{"DELETE", "/api/collections/towns/items", "GET, HEAD"},
+		{"PUT", "/api/hazards/3/transitions", "POST"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != 405 || rec.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d Allow %q, want 405 %q: %s", tc.method, tc.path, rec.Code, rec.Header().Get("Allow"), tc.allow, rec.Body)
+		}
+	}
+}

@@ -14,11 +14,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"riskmap/auth"
-	"riskmap/ledger"
-
 	"riskmap/dispatch"
 	"riskmap/layers"
 	"riskmap/layers/analysis"
+	"riskmap/ledger"
 )
 
 // TileServer serves vector tiles, TileJSON and H3 cells (tiles.Handler).
@@ -117,8 +116,11 @@ func (s *server) routes() *mux.Router {
 	r.Handle("/", files).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static", files)).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = s.handle(func(http.ResponseWriter, *http.Request) error { return layers.ErrNotFound })
+	router := r
 	r.MethodNotAllowedHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return fmt.Errorf("%w: %s on %s (only GET and HEAD)", errMethod, r.Method, r.URL.Path)
+		allowed := allowedMethods(router, r)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		return fmt.Errorf("%w: %s on %s (only %s)", errMethod, r.Method, r.URL.Path, strings.Join(allowed, " and "))
 	})
 	r.Use(s.guard)
 	return r

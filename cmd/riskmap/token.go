@@ -50,7 +50,7 @@ func tokenCmd(ctx context.Context, e env) error {
 	var sf storeFlags
 	sf.register(fs, e)
 	name := fs.String("name", "", "create: the token's name (who or what uses it)")
-	role := fs.String("role", "viewer", "create: viewer (read), editor (import, edit, move hazards) or admin (audit log)")
+	role := fs.String("role", "viewer", "create: viewer (read), editor (import, edit, move hazards) or admin (tokens, audit log)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
