@@ -52,6 +52,41 @@ func op(id, summary string, contentType string, params ...obj) obj {
 	}}
 }
 
+// write is an operation that needs a token with role (see docs/API.md
+// "Access control"), answering 200 (or 201) with a JSON body.
+func write(method, id, summary, role, bodyType string, params ...obj) obj {
+	if params == nil {
+		params = []obj{}
+	}
+	errRef := obj{"$ref": "#/components/responses/Error"}
+	o := obj{
+		"operationId": id, "summary": summary + " (" + role + " token)", "parameters": params,
+		"security": []obj{{"bearer": []string{}}},
+		"responses": obj{
+			"200":     obj{"description": summary, "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}},
+			"400":     errRef,
+			"401":     errRef,
+			"403":     errRef,
+			"default": errRef,
+		},
+	}
+	if bodyType != "" {
+		o["requestBody"] = obj{"required": true, "content": obj{bodyType: obj{"schema": obj{"type": "object"}}}}
+	}
+	return obj{method: o}
+}
+
+// with merges the operations of several methods on one path.
+func with(ops ...obj) obj {
+	out := obj{}
+	for _, o := range ops {
+		for m, v := range o {
+			out[m] = v
+		}
+	}
+	return out
+}
+
 func (s *server) openAPIDoc(base string) obj {
 	collectionID := param("collectionId", "path", "layer id, as listed by /api/collections", str)
 	paths := obj{
@@ -87,6 +122,30 @@ func (s *server) openAPIDoc(base string) obj {
 			query("crs", "CRS of lon, lat and of the coordinates answered", crsEnum),
 			query("k", "nearest water sources, stations and life lanes listed", obj{"type": "integer", "minimum": 1, "maximum": dispatch.MaxK, "default": 5})),
 	}
+	paths["/api/whoami"] = op("whoami", "The name and role of the caller's token (401 without one)", "application/json")
+	paths["/api/collections/{collectionId}/import"] = write("post", "importFile", "Import a file into a layer: all or nothing unless skip-invalid", "editor", "multipart/form-data",
+		collectionID,
+		query("crs", "CRS of the file's coordinates", crsEnum),
+		query("id-field", "source field holding the feature id", str),
+		query("map", "field mapping src:dst (repeatable)", str),
+		query("skip-invalid", "write the valid rows and answer the rejects", obj{"type": "boolean"}),
+		query("table", "GeoPackage table to read", str))
+	if s.Auth != nil {
+		paths["/api/audit"] = op("getAudit", "The audit log of writes (admin token)", "application/json")
+		paths["/api/tokens"] = with(op("listTokens", "API tokens, without their secrets (admin token)", "application/json"),
+			write("post", "createToken", "Create a token; its secret is answered once", "admin", "application/json"))
+		paths["/api/tokens/{token}"] = write("delete", "revokeToken", "Revoke a token at once", "admin", "",
+			param("token", "path", "token id or name", str))
+	}
+	if s.Ledger != nil {
+		hazardID := param("hazardId", "path", "hazard id", integer)
+		paths["/api/hazards"] = write("post", "createHazard", "Report a hazard (a GeoJSON Feature of the hazards layer)", "editor", "application/geo+json")
+		paths["/api/hazards/stats"] = op("hazardStats", "Hazards per town and state, overdue and listed supervision, campaign targets", "application/json",
+			query("year", "campaign year", integer))
+		paths["/api/hazards/{hazardId}"] = op("getHazard", "A hazard with its allowed moves and history", "application/geo+json", hazardID)
+		paths["/api/hazards/{hazardId}/history"] = op("hazardHistory", "Every transition of a hazard", "application/json", hazardID)
+		paths["/api/hazards/{hazardId}/transitions"] = write("post", "transitionHazard", "Move a hazard to another state (409 with the allowed ones)", "editor", "application/json", hazardID)
+	}
 	if s.Analyses != nil {
 		paths["/api/analyses"] = op("getAnalyses", "Analyses with their rules, inputs and last district summary", "application/json")
 		paths["/api/analyses/{analysisId}"] = op("runAnalysis", "Run an analysis for a town, an area or a what-if", "application/json",
@@ -115,16 +174,18 @@ func (s *server) openAPIDoc(base string) obj {
 		},
 		"servers": []obj{{"url": base}},
 		"paths":   paths,
-		"components": obj{"responses": obj{"Error": obj{
-			"description": "an error: 400 invalid parameter, 404 not found, 503 store unavailable, 504 timeout, 500 internal",
-			"content": obj{"application/json": obj{"schema": obj{
-				"type":     "object",
-				"required": []string{"code", "message"},
-				"properties": obj{
-					"code": str, "message": str, "error": obj{"type": "string", "description": "the message again"},
-				},
+		"components": obj{
+			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "riskmap token (riskmap token create)"}},
+			"responses": obj{"Error": obj{
+				"description": "an error: 400 invalid parameter, 401 no or unknown token, 403 role too low, 404 not found, 409 conflict, 413 too large, 429 too many writes, 503 store unavailable, 504 timeout, 500 internal",
+				"content": obj{"application/json": obj{"schema": obj{
+					"type":     "object",
+					"required": []string{"code", "message"},
+					"properties": obj{
+						"code": str, "message": str, "error": obj{"type": "string", "description": "the message again"},
+					},
+				}}},
 			}}},
-		}}},
 	}
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -12,9 +13,11 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gorilla/mux"
 
+	"riskmap/auth"
 	"riskmap/layers"
 	"riskmap/layers/analysis"
 	"riskmap/layers/memstore"
+	"riskmap/ledger"
 )
 
 type noTiles struct{}
@@ -25,9 +28,10 @@ func (noTiles) Tile(http.ResponseWriter, *http.Request, string, string, string, 
 func (noTiles) TileJSON(http.ResponseWriter, *http.Request, string) error { return layers.ErrNotFound }
 func (noTiles) H3(http.ResponseWriter, *http.Request, string) error       { return layers.ErrNotFound }
 
-// TestOpenAPIMatchesRoutes walks the router: every route is in the
-// OpenAPI document and every path of the document is a route; the
-// document is valid OpenAPI 3.0.
+// TestOpenAPIMatchesRoutes walks the router: every route and method is in
+// the OpenAPI document and every path and operation of the document is a
+// route; the document is valid OpenAPI 3.0. Run with and without the
+// optional parts (analyses, tiles, tokens, the hazard ledger).
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	cat := layers.NewCatalog()
 	e, err := analysis.New(cat, analysis.DefaultRules(), analysis.NewWater())
@@ -35,12 +39,28 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, full := range []bool{true, false} {
-		d := Deps{Store: memstore.New(), Catalog: cat}
+		st := memstore.New()
+		d := Deps{Store: st, Catalog: cat}
 		if full {
 			d.Analyses, d.Tiles = e, noTiles{}
+			as, err := auth.OpenFileStore(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer as.Close()
+			hist, err := ledger.OpenFileHistory(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hist.Close()
+			lg, err := ledger.New(st, cat, hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Auth, d.Ledger = as, lg
 		}
-		s := &server{Deps: d}
-		var routes []string
+		s := newServer(d)
+		var routes []string // "METHOD /path/{}"
 		err := s.routes().Walk(func(r *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 			tpl, err := r.GetPathTemplate()
 			if err != nil {
@@ -50,7 +70,15 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			case "/", "/static/": // the web page and its files
 				return nil
 			}
-			routes = append(routes, normalise(strings.TrimSuffix(tpl, "/")))
+			methods, err := r.GetMethods()
+			if err != nil {
+				return fmt.Errorf("route %s takes any method", tpl)
+			}
+			for _, m := range methods {
+				if m != http.MethodHead {
+					routes = append(routes, m+" "+normalise(strings.TrimSuffix(tpl, "/")))
+				}
+			}
 			return nil
 		})
 		if err != nil {
@@ -61,8 +89,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 		doc := s.openAPIDoc("http://riskmap.test")
 		var paths []string
-		for p := range doc["paths"].(obj) {
-			paths = append(paths, normalise(p))
+		for p, ops := range doc["paths"].(obj) {
+			for m := range ops.(obj) {
+				paths = append(paths, strings.ToUpper(m)+" "+normalise(p))
+			}
 		}
 		slices.Sort(routes)
 		routes = slices.Compact(routes)
@@ -74,7 +104,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 		for _, p := range paths {
 			if !slices.Contains(routes, p) {
-				t.Errorf("openapi.json path %s is not a route (analyses and tiles %v)", p, full)
+				t.Errorf("openapi.json operation %s is not a route (optional parts %v)", p, full)
 			}
 		}
 		b, err := json.Marshal(doc)
