@@ -120,6 +120,13 @@ var HazardStatuses = []EnumValue{
 	{"closed", "已销号", "closed"},
 }
 
+// HazardOpen reports whether a hazard in this state still needs work: not
+// yet accepted (已验收) or closed (已销号). The ledger, the risk index and
+// dispatch count open hazards alike.
+func HazardOpen(status string) bool {
+	return status == "reported" || status == "assigned" || status == "rectifying"
+}
+
 // HazardSources are the intake channels of a hazard (SEED-NOTES-1 §4.1).
 var HazardSources = []EnumValue{
 	{"self_check", "自查上报", "self-check report"},

@@ -62,9 +62,7 @@ func Requires(from, to string, major bool) []string {
 }
 
 // Open reports whether a state is still open (not yet accepted or closed).
-func Open(status string) bool {
-	return status == Reported || status == Assigned || status == Rectifying
-}
+func Open(status string) bool { return layers.HazardOpen(status) }
 
 // TransitionError is an illegal move; the web layer answers 409 with the
 // allowed states.

@@ -27,7 +27,7 @@ const (
 const (
 	wRed, wOrange, wYellow, wBlue = 10, 5, 2, 1 // enterprise by risk_level
 	wMajorSource                  = 8           // enterprise with a major hazard source (重大危险源)
-	wOpenMajorHazard              = 6           // open major hazard (重大事故隐患 not closed)
+	wOpenMajorHazard              = 6           // open major hazard (重大事故隐患 not yet accepted)
 	wOpenHazard                   = 2           // other open hazard
 	wTailings                     = 6           // tailings pond not closed
 	wOperatingPit                 = 4           // operating quarry, limestone, sand-gravel or clay pit
@@ -44,7 +44,7 @@ const (
 //
 //	hazard   H = Σ enterprises by risk_level (red 10, orange 5, yellow 2, blue 1)
 //	           + 8 per enterprise with a major hazard source
-//	           + 6 per open major hazard + 2 per other open hazard (open: status not closed)
+//	           + 6 per open major hazard + 2 per other open hazard (open: reported, assigned or rectifying)
 //	           + 6 per tailings pond not closed + 4 per operating quarry / limestone / sand-gravel / clay pit
 //	exposure E = min(20, 0.05 × buildings + 2 × crowded, school, hospital and elderly-care buildings)
 //	capacity gap C = W + R, each 0…1:
@@ -234,7 +234,7 @@ func (a *RiskIndex) Run(ctx context.Context, env *Env, p Params) (*Result, error
 	}
 	err = env.Store.Query(ctx, layers.Query{Layer: layers.Hazards}, func(f layers.Feature) error {
 		rc := get(centroid(f.Geometry), f.Props)
-		if riskProp(f.Props, "status") == "closed" {
+		if !layers.HazardOpen(riskProp(f.Props, "status")) {
 			return nil
 		}
 		rc.openHazards++
