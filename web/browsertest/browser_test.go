@@ -367,8 +367,7 @@ func TestMap(t *testing.T) {
 	// analyses: water coverage, its town chart, a town click
 	run("analyses", chromedp.Click(chromedp.CSS(`#modes button[data-mode="analyses"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#analysis")),
-		chromedp.SetValue(chromedp.CSS("#analysis"), "water-coverage"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('#analysis').dispatchEvent(new Event('change'))`),
+		chromedp.Evaluate[chromedp.Void](pick("#analysis", "water-coverage")),
 		chromedp.WaitVisible(chromedp.CSS("#chart svg .bar")))
 	var bars int
 	eval(`document.querySelectorAll('#chart svg .bar').length`, &bars)
@@ -377,6 +376,13 @@ func TestMap(t *testing.T) {
 	}
 	if a := text("#analysis-body"); !strings.Contains(a, "2025") || !strings.Contains(a, "建成区水源覆盖率") {
 		t.Errorf("analysis panel lacks the 2025 target:\n%s", a)
+	}
+	run("chart metric", chromedp.Evaluate[chromedp.Void](pick("#chart-metric", "gap_cells")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector('#chart-metric option[value="gap_cells"][selected]') && !!document.querySelector('#chart .bar')`)); err != nil {
+		t.Fatalf("chart of gap cells: %v", err)
+	}
+	if c := text("#chart"); !strings.Contains(c, "鱼洞街道") || strings.Contains(c, "目标") {
+		t.Errorf("gap cells chart (no target) reads %q", c)
 	}
 	run("town click", chromedp.Click(chromedp.CSS(`#chart .bar[data-town="鱼洞街道"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#all-towns")))
@@ -497,12 +503,15 @@ func TestMap(t *testing.T) {
 	// hazards: counts by status, overdue and listed supervision against
 	// the dataset
 	today := time.Now().UTC().Format("2006-01-02")
-	overdue, supervised := 0, 0
+	overdue, supervised, stock := 0, 0, 0
 	for _, f := range ds.Layer(layers.Hazards) {
 		s, _ := f.Props["status"].(string)
 		open := s == "reported" || s == "assigned" || s == "rectifying"
 		if d, _ := f.Props["deadline"].(string); open && d != "" && d < today {
 			overdue++
+		}
+		if d, _ := f.Props["found_date"].(string); open && d != "" && d < "2024-01-01" {
+			stock++
 		}
 		if b, _ := f.Props["listed_supervision"].(bool); b && open {
 			supervised++
@@ -518,6 +527,9 @@ func TestMap(t *testing.T) {
 		if got := text("#hz-supervised"); got != fmt.Sprint(supervised) || supervised == 0 {
 			t.Errorf("supervised hazards: page %s, dataset %d", got, supervised)
 		}
+	}
+	if got := text("#hz-stock"); got != fmt.Sprint(stock) {
+		t.Errorf("2023 stock still open: page %s, dataset %d", got, stock)
 	}
 	rectifying := 0
 	for _, f := range ds.Layer(layers.Hazards) {
@@ -595,6 +607,12 @@ func screenshotDir() (string, error) {
 		return d, os.MkdirAll(d, 0o755)
 	}
 	return os.MkdirTemp("", "riskmap-browser-")
+}
+
+// pick is the script that chooses an option of a select as a user does:
+// the value, then one change event.
+func pick(sel, value string) string {
+	return fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change')); })()`, sel, value)
 }
 
 func getJSON(t *testing.T, u string, v any) {
