@@ -238,7 +238,7 @@ func TestMap(t *testing.T) {
 		defer c()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			sctx, c := context.WithTimeout(ctx, 10*time.Second)
-			if shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(90)); err == nil {
+			if shot, err := chromedp.Run(sctx, chromedp.CaptureScreenshot()); err == nil {
 				p := filepath.Join(os.TempDir(), "riskmap-browser-failure.png")
 				os.WriteFile(p, shot, 0o644)
 				t.Logf("screenshot of the failure: %s", p)
@@ -276,7 +276,14 @@ func TestMap(t *testing.T) {
 		}
 		return b
 	}
-	idle := `new Promise(r => { const m = riskmap.map; if (m.loaded() && m.areTilesLoaded()) setTimeout(r, 50, true); else m.once('idle', () => r(true)); })`
+	// idle waits for the map's next idle event (every tile of the view
+	// loaded and drawn), after a repaint so that there is one
+	idle := `new Promise(r => { riskmap.map.once('idle', () => r(true)); riskmap.map.triggerRepaint(); })`
+	// jump moves the map and waits until the new view is drawn
+	jump := func(p orb.Point, zoom int) {
+		t.Helper()
+		eval(fmt.Sprintf(`new Promise(r => { riskmap.map.once('idle', () => r(true)); riskmap.map.jumpTo({center: [%f, %f], zoom: %d}); })`, p[0], p[1], zoom), nil)
+	}
 
 	// first load: the whole district, ready when the map is first idle
 	run("viewport", chromedp.EmulateViewport(1366, 768))
@@ -354,8 +361,7 @@ func TestMap(t *testing.T) {
 	st := ds.Layer(layers.FireStations)[0]
 	pt := st.Geometry.(orb.Point)
 	var xy []float64
-	eval(fmt.Sprintf(`void riskmap.map.jumpTo({center: [%f, %f], zoom: 15})`, pt[0], pt[1]), nil)
-	eval(idle, nil)
+	jump(pt, 15)
 	eval(fmt.Sprintf(`(() => { const p = riskmap.map.project([%f, %f]); const r = riskmap.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; })()`, pt[0], pt[1]), &xy)
 	run("click the station", chromedp.MouseClickXY(xy[0], xy[1]), chromedp.WaitVisible(chromedp.CSS(".maplibregl-popup")))
 	pop := text(".maplibregl-popup-content")
@@ -411,8 +417,7 @@ func TestMap(t *testing.T) {
 		gc[0] += c[0] / float64(len(ring)-1)
 		gc[1] += c[1] / float64(len(ring)-1)
 	}
-	eval(fmt.Sprintf(`riskmap.map.jumpTo({center: [%f, %f], zoom: 17})`, gc[0], gc[1]), nil)
-	eval(idle, nil)
+	jump(gc, 17)
 	eval(`(() => { const r = riskmap.map.getContainer().getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`, &xy)
 	run("click the gap", chromedp.MouseClickXY(xy[0], xy[1]), chromedp.WaitVisible(chromedp.CSS(".maplibregl-popup")))
 	ev := text(".maplibregl-popup")
@@ -435,8 +440,7 @@ func TestMap(t *testing.T) {
 		}
 	}
 	wp := ws.Geometry.(orb.Point)
-	eval(fmt.Sprintf(`riskmap.map.jumpTo({center: [%f, %f], zoom: 16})`, wp[0], wp[1]), nil)
-	eval(idle, nil)
+	jump(wp, 16)
 	run("what-if on", chromedp.Click(chromedp.CSS("#wi-pick")))
 	eval(idle, nil)
 	eval(fmt.Sprintf(`(() => { const p = riskmap.map.project([%f, %f]); const r = riskmap.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; })()`, wp[0], wp[1]), &xy)
