@@ -224,8 +224,11 @@ async function updateCounts() {
   if (!app.map) return;
   if (countAbort) countAbort.abort();
   countAbort = new AbortController();
+  // the view, clipped to the district's towns (plus a margin): the items
+  // route refuses a bbox over 4 square degrees
   const b = app.map.getBounds();
-  const box = [Math.max(b.getWest(), 105.5), Math.max(b.getSouth(), 28.5), Math.min(b.getEast(), 107.9), Math.min(b.getNorth(), 30.4)];
+  const tb = (app.byID.towns && app.byID.towns.extent && app.byID.towns.extent.spatial.bbox[0]) || [105.5, 28.5, 107.5, 30.3];
+  const box = [Math.max(b.getWest(), tb[0] - 0.2), Math.max(b.getSouth(), tb[1] - 0.2), Math.min(b.getEast(), tb[2] + 0.2), Math.min(b.getNorth(), tb[3] + 0.2)];
   if (box[0] >= box[2] || box[1] >= box[3]) return;
   const bbox = box.map((v) => v.toFixed(5)).join(',');
   const signal = countAbort.signal;
