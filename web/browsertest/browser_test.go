@@ -238,7 +238,7 @@ func TestMap(t *testing.T) {
 		defer c()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			sctx, c := context.WithTimeout(ctx, 10*time.Second)
-			if shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(90)); err == nil {
+			if shot, err := chromedp.Run(sctx, chromedp.CaptureScreenshot()); err == nil {
 				p := filepath.Join(os.TempDir(), "riskmap-browser-failure.png")
 				os.WriteFile(p, shot, 0o644)
 				t.Logf("screenshot of the failure: %s", p)
@@ -276,7 +276,14 @@ func TestMap(t *testing.T) {
 		}
 		return b
 	}
-	idle := `new Promise(r => { const m = riskmap.map; if (m.loaded() && m.areTilesLoaded()) setTimeout(r, 50, true); else m.once('idle', () => r(true)); })`
+	// idle waits for the map's next idle event (every tile of the view
+	// loaded and drawn), after a repaint so that there is one
+	idle := `new Promise(r => { riskmap.map.once('idle', () => r(true)); riskmap.map.triggerRepaint(); })`
+	// jump moves the map and waits until the new view is drawn
+	jump := func(p orb.Point, zoom int) {
+		t.Helper()
+		eval(fmt.Sprintf(`new Promise(r => { riskmap.map.once('idle', () => r(true)); riskmap.map.jumpTo({center: [%f, %f], zoom: %d}); })`, p[0], p[1], zoom), nil)
+	}
 
 	// first load: the whole district, ready when the map is first idle
 	run("viewport", chromedp.EmulateViewport(1366, 768))
@@ -354,8 +361,7 @@ func TestMap(t *testing.T) {
 	st := ds.Layer(layers.FireStations)[0]
 	pt := st.Geometry.(orb.Point)
 	var xy []float64
-	eval(fmt.Sprintf(`void riskmap.map.jumpTo({center: [%f, %f], zoom: 15})`, pt[0], pt[1]), nil)
-	eval(idle, nil)
+	jump(pt, 15)
 	eval(fmt.Sprintf(`(() => { const p = riskmap.map.project([%f, %f]); const r = riskmap.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; })()`, pt[0], pt[1]), &xy)
 	run("click the station", chromedp.MouseClickXY(xy[0], xy[1]), chromedp.WaitVisible(chromedp.CSS(".maplibregl-popup")))
 	pop := text(".maplibregl-popup-content")
@@ -367,8 +373,7 @@ func TestMap(t *testing.T) {
 	// analyses: water coverage, its town chart, a town click
 	run("analyses", chromedp.Click(chromedp.CSS(`#modes button[data-mode="analyses"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#analysis")),
-		chromedp.SetValue(chromedp.CSS("#analysis"), "water-coverage"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('#analysis').dispatchEvent(new Event('change'))`),
+		chromedp.Evaluate[chromedp.Void](pick("#analysis", "water-coverage")),
 		chromedp.WaitVisible(chromedp.CSS("#chart svg .bar")))
 	var bars int
 	eval(`document.querySelectorAll('#chart svg .bar').length`, &bars)
@@ -377,6 +382,13 @@ func TestMap(t *testing.T) {
 	}
 	if a := text("#analysis-body"); !strings.Contains(a, "2025") || !strings.Contains(a, "建成区水源覆盖率") {
 		t.Errorf("analysis panel lacks the 2025 target:\n%s", a)
+	}
+	run("chart metric", chromedp.Evaluate[chromedp.Void](pick("#chart-metric", "gap_cells")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector('#chart-metric option[value="gap_cells"][selected]') && !!document.querySelector('#chart .bar')`)); err != nil {
+		t.Fatalf("chart of gap cells: %v", err)
+	}
+	if c := text("#chart"); !strings.Contains(c, "鱼洞街道") || strings.Contains(c, "目标") {
+		t.Errorf("gap cells chart (no target) reads %q", c)
 	}
 	run("town click", chromedp.Click(chromedp.CSS(`#chart .bar[data-town="鱼洞街道"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#all-towns")))
@@ -405,8 +417,7 @@ func TestMap(t *testing.T) {
 		gc[0] += c[0] / float64(len(ring)-1)
 		gc[1] += c[1] / float64(len(ring)-1)
 	}
-	eval(fmt.Sprintf(`riskmap.map.jumpTo({center: [%f, %f], zoom: 17})`, gc[0], gc[1]), nil)
-	eval(idle, nil)
+	jump(gc, 17)
 	eval(`(() => { const r = riskmap.map.getContainer().getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`, &xy)
 	run("click the gap", chromedp.MouseClickXY(xy[0], xy[1]), chromedp.WaitVisible(chromedp.CSS(".maplibregl-popup")))
 	ev := text(".maplibregl-popup")
@@ -429,8 +440,7 @@ func TestMap(t *testing.T) {
 		}
 	}
 	wp := ws.Geometry.(orb.Point)
-	eval(fmt.Sprintf(`riskmap.map.jumpTo({center: [%f, %f], zoom: 16})`, wp[0], wp[1]), nil)
-	eval(idle, nil)
+	jump(wp, 16)
 	run("what-if on", chromedp.Click(chromedp.CSS("#wi-pick")))
 	eval(idle, nil)
 	eval(fmt.Sprintf(`(() => { const p = riskmap.map.project([%f, %f]); const r = riskmap.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; })()`, wp[0], wp[1]), &xy)
@@ -497,12 +507,15 @@ func TestMap(t *testing.T) {
 	// hazards: counts by status, overdue and listed supervision against
 	// the dataset
 	today := time.Now().UTC().Format("2006-01-02")
-	overdue, supervised := 0, 0
+	overdue, supervised, stock := 0, 0, 0
 	for _, f := range ds.Layer(layers.Hazards) {
 		s, _ := f.Props["status"].(string)
 		open := s == "reported" || s == "assigned" || s == "rectifying"
 		if d, _ := f.Props["deadline"].(string); open && d != "" && d < today {
 			overdue++
+		}
+		if d, _ := f.Props["found_date"].(string); open && d != "" && d < "2024-01-01" {
+			stock++
 		}
 		if b, _ := f.Props["listed_supervision"].(bool); b && open {
 			supervised++
@@ -518,6 +531,9 @@ func TestMap(t *testing.T) {
 		if got := text("#hz-supervised"); got != fmt.Sprint(supervised) || supervised == 0 {
 			t.Errorf("supervised hazards: page %s, dataset %d", got, supervised)
 		}
+	}
+	if got := text("#hz-stock"); got != fmt.Sprint(stock) {
+		t.Errorf("2023 stock still open: page %s, dataset %d", got, stock)
 	}
 	rectifying := 0
 	for _, f := range ds.Layer(layers.Hazards) {
@@ -595,6 +611,12 @@ func screenshotDir() (string, error) {
 		return d, os.MkdirAll(d, 0o755)
 	}
 	return os.MkdirTemp("", "riskmap-browser-")
+}
+
+// pick is the script that chooses an option of a select as a user does:
+// the value, then one change event.
+func pick(sel, value string) string {
+	return fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change')); })()`, sel, value)
 }
 
 func getJSON(t *testing.T, u string, v any) {

@@ -224,8 +224,11 @@ async function updateCounts() {
   if (!app.map) return;
   if (countAbort) countAbort.abort();
   countAbort = new AbortController();
+  // the view, clipped to the district's towns (plus a margin): the items
+  // route refuses a bbox over 4 square degrees
   const b = app.map.getBounds();
-  const box = [Math.max(b.getWest(), 105.5), Math.max(b.getSouth(), 28.5), Math.min(b.getEast(), 107.9), Math.min(b.getNorth(), 30.4)];
+  const tb = (app.byID.towns && app.byID.towns.extent && app.byID.towns.extent.spatial.bbox[0]) || [105.5, 28.5, 107.5, 30.3];
+  const box = [Math.max(b.getWest(), tb[0] - 0.2), Math.max(b.getSouth(), tb[1] - 0.2), Math.min(b.getEast(), tb[2] + 0.2), Math.min(b.getNorth(), tb[3] + 0.2)];
   if (box[0] >= box[2] || box[1] >= box[3]) return;
   const bbox = box.map((v) => v.toFixed(5)).join(',');
   const signal = countAbort.signal;
@@ -356,6 +359,7 @@ function pickAnalysis(id) {
   const { state } = app;
   state.analysis = id;
   state.town = '';
+  app.chartMetric = '';
   app.whatIf = { ids: [], picking: false, result: null, base: null };
   setOverlay([]);
   const a = app.analyses.find((x) => x.id === id);
@@ -384,7 +388,9 @@ async function showAnalysis() {
   const sum = r.data.summary;
   const district = a.summary || sum;
   const targets = (district.targets || []);
-  const chartMetric = targets.length ? targets[0].metric : mainMetric(a.id, district.metrics);
+  const townMetrics = Object.keys(((district.towns || [])[0] || {}).values || {});
+  const chartMetric = townMetrics.includes(app.chartMetric) ? app.chartMetric
+    : targets.length ? targets[0].metric : mainMetric(a.id, district.metrics);
   const rows = (district.towns || []).map((t) => ({ label: t.town, value: t.values[chartMetric] || 0 }));
   const target = targets.find((t) => t.metric === chartMetric);
   const metrics = Object.entries(sum.metrics).map(([k, v]) => `<tr><td>${esc(i18n.metric(k))}</td><td class="n">${esc(fmtNum(v))}${esc(i18n.unit(k))}</td></tr>`).join('');
@@ -397,10 +403,12 @@ async function showAnalysis() {
     <h4>${esc(state.town || i18n.s('district'))}${state.town ? ` <button class="act off" id="all-towns">${esc(i18n.s('allTowns'))}</button>` : ''}</h4>
     <table>${metrics}</table>
     ${tg ? `<h4>${esc(i18n.s('targets'))}</h4><ul class="list">${tg}</ul>` : ''}
-    <h4>${esc(i18n.s('byTown'))}: ${esc(i18n.metric(chartMetric))} <span class="muted">(${esc(i18n.s('clickTown'))})</span></h4>
+    <h4>${esc(i18n.s('byTown'))} <span class="muted">(${esc(i18n.s('clickTown'))})</span></h4>
+    <select id="chart-metric">${townMetrics.map((k) => `<option value="${esc(k)}" ${k === chartMetric ? 'selected' : ''}>${esc(i18n.metric(k))}${targets.some((t) => t.metric === k) ? ' ◎' : ''}</option>`).join('')}</select>
     <div id="chart">${barChart({ rows, target, unit: i18n.unit(chartMetric), selected: state.town, targetLabel: i18n.s('target'), width: 310 })}</div>
     <div id="whatif"></div>`;
   for (const g of body.querySelectorAll('.chart .bar')) g.onclick = () => pickTown(g.dataset.town);
+  $('#chart-metric', body).onchange = (e) => { app.chartMetric = e.target.value; showAnalysis(); };
   const all = $('#all-towns', body);
   if (all) all.onclick = () => pickTown('');
   if (a.id === 'water-coverage') renderWhatIf();
@@ -630,6 +638,23 @@ async function renderHazards(p) {
     <tr><td><span class="chip od">${esc(i18n.s('overdue'))}</span></td><td class="n" id="hz-overdue">${od}</td></tr>
     <tr><td><span class="chip sv">${esc(i18n.s('supervised'))}</span></td><td class="n" id="hz-supervised">${sv}</td></tr></table>
     ${sr.ok ? '' : `<p class="muted">${esc(i18n.s('notDeployed'))}/api/hazards/stats</p>`}`;
+  // open hazards by town (overdue ones in the bar's label)
+  const byTown = {};
+  for (const f of hz.features) {
+    const q = f.properties;
+    if (!OPEN.includes(q.status) || !q.town) continue;
+    const b = byTown[q.town] || (byTown[q.town] = { open: 0, overdue: 0 });
+    b.open++;
+    if (overdue(q, today)) b.overdue++;
+  }
+  const townRows = (sr.ok && sr.data.by_town
+    ? sr.data.by_town.map((r) => ({ label: r.town, value: (r.reported || 0) + (r.assigned || 0) + (r.rectifying || 0) }))
+    : Object.entries(byTown).map(([k, v]) => ({ label: k, value: v.open })));
+  townRows.sort((x, y) => y.value - x.value);
+  // 2024: clear the stock found in 2023 or earlier (SEED-NOTES §4)
+  const stock = hz.features.filter((f) => OPEN.includes(f.properties.status) && f.properties.found_date && f.properties.found_date < '2024-01-01').length;
+  $('#hz-stats').insertAdjacentHTML('beforeend', `<p><b>2024</b> ${esc(i18n.s('stock2023'))}: <span id="hz-stock">${stock}</span> — <span class="${stock === 0 ? 'ok' : 'err'}">${esc(i18n.s(stock === 0 ? 'met' : 'notMet'))}</span></p>`);
+  $('#hz-stats').insertAdjacentHTML('beforeend', `<h4>${esc(i18n.s('openByTown'))}</h4>${barChart({ rows: townRows, target: { value: 0, op: '<=' }, targetLabel: i18n.s('dynamicZero'), width: 310 })}`);
   for (const tr of p.querySelectorAll('tr[data-st]')) {
     tr.onclick = () => {
       app.hzStatus = app.hzStatus === tr.dataset.st ? '' : tr.dataset.st;
