@@ -28,46 +28,57 @@ const maxLat = 85.05112877980659
 // polynomial is several times cheaper than the log and the sine.
 type pixels struct {
 	scale  float64 // Extent * 2^z
-	ox, oy float64 // the tile's origin in world pixels
+	sx, x0 float64 // x = lon·sx + x0
+	ky, y0 float64 // y = y0 − ψ·ky
 
 	phi0    float64    // centre latitude of the tile, radians
 	taylorR float64    // the polynomial is used where |φ − phi0| ≤ taylorR
-	c       [5]float64 // ψ(phi0) and its derivatives divided by k!
+	t       [5]float64 // y = t0 − d·(t1 + d·(t2 + d·(t3 + d·t4))), d = φ − phi0
 }
 
 func newPixels(t maptile.Tile) pixels {
 	s := Extent * math.Exp2(float64(t.Z))
-	p := pixels{scale: s, ox: float64(t.X) * Extent, oy: float64(t.Y) * Extent}
+	p := pixels{scale: s, sx: s / 360, ky: s / (2 * math.Pi)}
+	p.x0 = 180*p.sx - float64(t.X)*Extent
+	p.y0 = s/2 - float64(t.Y)*Extent
 	p.phi0 = t.Center()[1] * math.Pi / 180
 	if math.Abs(p.phi0) > 1.4 { // polar tiles: exact only
 		return p
 	}
 	sec, tan := 1/math.Cos(p.phi0), math.Tan(p.phi0)
 	t2, s2 := tan*tan, sec*sec
-	// derivatives of ψ: sec, sec·tan, sec·(tan²+sec²),
+	// ψ(phi0) and its derivatives over k!: sec, sec·tan, sec·(tan²+sec²),
 	// sec·tan·(tan²+5sec²); the fifth, sec·(tan⁴+18tan²sec²+5sec⁴),
 	// bounds the remainder.
-	p.c = [5]float64{math.Atanh(math.Sin(p.phi0)), sec, sec * tan / 2, sec * (t2 + s2) / 6, sec * tan * (t2 + 5*s2) / 24}
+	c := [5]float64{math.Atanh(math.Sin(p.phi0)), sec, sec * tan / 2, sec * (t2 + s2) / 6, sec * tan * (t2 + 5*s2) / 24}
+	p.t = [5]float64{p.y0 - c[0]*p.ky, c[1] * p.ky, c[2] * p.ky, c[3] * p.ky, c[4] * p.ky}
 	d5 := sec * (t2*t2 + 18*t2*s2 + 5*s2*s2) / 120
 	// remainder ≈ d5·r⁵ in ψ (2·d5 for the growth of the derivative
-	// over r), times scale/2π in pixels: at most 1e-6
-	if r := math.Pow(1e-6*2*math.Pi/(2*d5*s), 0.2); r < 0.05 {
+	// over r), times ky in pixels: at most 1e-6
+	if r := math.Pow(1e-6/(2*d5*p.ky), 0.2); r < 0.05 {
 		p.taylorR = r
 	}
 	return p
 }
 
-func (p pixels) project(ll orb.Point) orb.Point {
-	x := (ll[0]+180)/360*p.scale - p.ox
-	var psi float64
-	if d := ll[1]*math.Pi/180 - p.phi0; math.Abs(d) <= p.taylorR {
-		psi = p.c[0] + d*(p.c[1]+d*(p.c[2]+d*(p.c[3]+d*p.c[4])))
-	} else {
-		lat := math.Max(-maxLat, math.Min(maxLat, ll[1]))
-		s := math.Sin(lat * math.Pi / 180)
-		psi = math.Log((1+s)/(1-s)) / 2
+func (p *pixels) project(ll orb.Point) orb.Point {
+	if q, ok := p.near(ll); ok {
+		return q
 	}
-	return orb.Point{x, (0.5-psi/(2*math.Pi))*p.scale - p.oy}
+	lat := math.Max(-maxLat, math.Min(maxLat, ll[1]))
+	s := math.Sin(lat * math.Pi / 180)
+	psi := math.Log((1+s)/(1-s)) / 2
+	return orb.Point{ll[0]*p.sx + p.x0, p.y0 - psi*p.ky}
+}
+
+// near projects ll with the polynomial when it lies within reach of it;
+// small enough to be inlined in the loops over coordinates.
+func (p *pixels) near(ll orb.Point) (orb.Point, bool) {
+	d := ll[1]*(math.Pi/180) - p.phi0
+	if d > p.taylorR || d < -p.taylorR {
+		return orb.Point{}, false
+	}
+	return orb.Point{ll[0]*p.sx + p.x0, p.t[0] - d*(p.t[1]+d*(p.t[2]+d*(p.t[3]+d*p.t[4])))}, true
 }
 
 // tolerance returns the Douglas–Peucker tolerance in tile units for a
@@ -175,14 +186,18 @@ func (s *shaper) points(mp orb.MultiPoint) (geomType, float64) {
 // project writes the pixel coordinates of ps into s.pts and reports
 // whether they all lie within the buffered tile.
 func (s *shaper) project(ps []orb.Point) ([]orb.Point, bool) {
-	s.pts = s.pts[:0]
+	pts := s.pts[:0]
 	in := true
 	for _, p := range ps {
-		q := s.px.project(p)
+		q, ok := s.px.near(p)
+		if !ok {
+			q = s.px.project(p)
+		}
 		in = in && s.inside(q)
-		s.pts = append(s.pts, q)
+		pts = append(pts, q)
 	}
-	return s.pts, in
+	s.pts = pts
+	return pts, in
 }
 
 func (s *shaper) line(ls orb.LineString) (geomType, float64) {

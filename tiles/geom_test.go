@@ -27,7 +27,7 @@ func TestProjectTaylor(t *testing.T) {
 		for z := maptile.Zoom(0); z <= 22; z++ {
 			tl := maptile.At(c, z)
 			px := newPixels(tl)
-			tol := 1e-6 + 8*px.scale*0x1p-53
+			tol := 1e-6 + 32*px.scale*0x1p-53
 			b := tl.Bound()
 			w, h := b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
 			for range 2000 {
