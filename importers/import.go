@@ -84,7 +84,9 @@ func Import(ctx context.Context, st layers.Store, layer *layers.Layer, dec Decod
 		rep.Duration = time.Since(start)
 		return rep, err
 	}
-	seen := map[int64]string{}
+	// the record number of every id so far: 12 bytes of payload a record,
+	// the only memory an import holds that grows with the file
+	seen := map[int64]int32{}
 	batch := make([]layers.Feature, 0, opt.BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -115,9 +117,9 @@ func Import(ctx context.Context, st layers.Store, layer *layers.Layer, dec Decod
 		}
 		if err == nil {
 			if prev, dup := seen[f.ID]; dup {
-				err = &RecordError{Where: rec.Where(), Field: opt.IDField, Err: fmt.Errorf("id %d repeats %s", f.ID, prev)}
+				err = &RecordError{Where: rec.Where(), Field: opt.IDField, Err: fmt.Errorf("id %d repeats record %d", f.ID, prev)}
 			} else {
-				seen[f.ID] = rec.Pos
+				seen[f.ID] = int32(rec.N)
 			}
 		}
 		if err != nil {

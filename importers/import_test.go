@@ -122,7 +122,7 @@ func TestImportChecks(t *testing.T) {
 		{"outside China", "name,category,risk_level,lon,lat\nA,hazchem,red,2.35,48.85\n", "outside China"},
 		{"missing required", "name,category,lon,lat\nA,hazchem,106.52,29.38\n", `field "risk_level": required field is missing`},
 		{"bad id", "id,name,category,risk_level,lon,lat\n-4,A,hazchem,red,106.52,29.38\n", "id"},
-		{"repeated id", "id,name,category,risk_level,lon,lat\n4,A,hazchem,red,106.52,29.38\n4,B,gas,blue,106.52,29.38\n", "repeats line 2"},
+		{"repeated id", "id,name,category,risk_level,lon,lat\n4,A,hazchem,red,106.52,29.38\n4,B,gas,blue,106.52,29.38\n", "line 3: field \"id\": id 4 repeats record 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

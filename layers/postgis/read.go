@@ -24,7 +24,13 @@ func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Featur
 		return err
 	}
 	var w where
-	if q.HasBBox() {
+	// without a limit the exact bounds are checked here, on the decoded
+	// geometries; with one the database must count exactly
+	narrow := q.HasBBox() && q.Limit <= 0
+	switch {
+	case narrow:
+		w.overlap(q.BBox)
+	case q.HasBBox():
 		w.bbox(q.BBox)
 	}
 	w.filters(t.layer, q.Filters)
@@ -48,6 +54,9 @@ func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Featur
 		f, err := sc.feature()
 		if err != nil {
 			return fmt.Errorf("postgis: query %s: %w", q.Layer, err)
+		}
+		if narrow && !f.Geometry.Bound().Intersects(q.BBox) {
+			continue
 		}
 		if err := fn(f); err != nil {
 			return err
