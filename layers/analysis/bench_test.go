@@ -2,22 +2,34 @@ package analysis_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"os"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
 	"riskmap/fixtures"
 	"riskmap/layers"
 	"riskmap/layers/analysis"
 	"riskmap/layers/memstore"
+	"riskmap/layers/postgis"
+	"riskmap/layers/postgis/pgtest"
 )
 
-// benchEngine loads a profile (RISKMAP_BENCH_PROFILE, default demo) with
-// the engine attached and refreshed.
+// benchEngine loads a profile (RISKMAP_BENCH_PROFILE, default demo) into
+// a memstore with the engine attached and refreshed.
 func benchEngine(b *testing.B, as ...analysis.Analysis) (*analysis.Engine, *layers.Observed) {
+	b.Helper()
+	return benchEngineOn(b, func(*layers.Catalog) layers.Store { return memstore.New() }, as...)
+}
+
+// benchEngineOn does the same on the store open returns (given the
+// catalog with the derived layers).
+func benchEngineOn(b *testing.B, open func(*layers.Catalog) layers.Store, as ...analysis.Analysis) (*analysis.Engine, *layers.Observed) {
 	b.Helper()
 	p := fixtures.Demo
 	if os.Getenv("RISKMAP_BENCH_PROFILE") == "large" {
@@ -27,18 +39,19 @@ func benchEngine(b *testing.B, as ...analysis.Analysis) (*analysis.Engine, *laye
 	if err != nil {
 		b.Fatal(err)
 	}
-	ms := memstore.New()
-	if err := ds.Load(context.Background(), ms, nil); err != nil {
-		b.Fatal(err)
-	}
-	st := layers.Observe(ms)
 	if len(as) == 0 {
 		as = analysis.Default()
 	}
-	e, err := analysis.New(layers.NewCatalog(), analysis.DefaultRules(), as...)
+	cat := layers.NewCatalog()
+	e, err := analysis.New(cat, analysis.DefaultRules(), as...)
 	if err != nil {
 		b.Fatal(err)
 	}
+	raw := open(cat)
+	if err := ds.Load(context.Background(), raw, nil); err != nil {
+		b.Fatal(err)
+	}
+	st := layers.Observe(raw)
 	e.Attach(st, func(err error) { b.Error(err) })
 	b.Cleanup(func() { e.Close() })
 	if err := e.Refresh(context.Background()); err != nil {
@@ -67,6 +80,44 @@ func reportCPU(b *testing.B, start time.Duration) {
 func BenchmarkWaterCoverageDistrict(b *testing.B) {
 	e, _ := benchEngine(b)
 	ctx := context.Background()
+	b.ResetTimer()
+	cpu := cpuTime(b)
+	for b.Loop() {
+		if _, err := e.Run(ctx, "water-coverage", analysis.Params{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
+// BenchmarkWaterCoverageDistrictPostGIS is the same run with the data in
+// PostGIS (a database riskmap_analysis_bench_<pid>, dropped afterwards).
+func BenchmarkWaterCoverageDistrictPostGIS(b *testing.B) {
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
+	if err != nil {
+		b.Skipf("no PostgreSQL: %v", err)
+	}
+	defer admin.Close(ctx)
+	name := fmt.Sprintf("riskmap_analysis_bench_%d", os.Getpid())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") }()
+	u, err := url.Parse(pgtest.AdminURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Path = "/" + name
+	var pg *postgis.Store
+	e, _ := benchEngineOn(b, func(cat *layers.Catalog) layers.Store {
+		if pg, err = postgis.Open(ctx, u.String(), cat); err != nil {
+			b.Skipf("no PostGIS: %v", err)
+		}
+		return pg
+	}, analysis.NewWater())
+	defer pg.Close()
+	defer e.Close()
 	b.ResetTimer()
 	cpu := cpuTime(b)
 	for b.Loop() {
