@@ -153,6 +153,29 @@ func BenchmarkWaterIncremental(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
+// BenchmarkWriteAllAnalyses moves one hydrant back and forth with every
+// analysis attached: the cost of the write as its writer sees it (water
+// coverage updated, the others marked stale for the background, which
+// recomputes them at most every 2 s while the writes go on).
+func BenchmarkWriteAllAnalyses(b *testing.B) {
+	_, st := benchEngine(b)
+	ctx := context.Background()
+	f, err := st.Get(ctx, layers.WaterSources, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := f.Geometry.(orb.Point)
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		i++
+		f.Geometry = orb.Point{p[0] + float64(i%2)*0.0005, p[1]}
+		if err := st.Upsert(ctx, layers.WaterSources, []layers.Feature{f}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkStationReach is a full station-reach run.
 func BenchmarkStationReach(b *testing.B) {
 	e, _ := benchEngine(b)
