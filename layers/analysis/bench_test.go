@@ -90,6 +90,27 @@ func BenchmarkWaterCoverageDistrict(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
+// BenchmarkWaterCoverageDistrictCold is the same with a new analysis each
+// time: every building centre is placed in its H3 cell afresh, as on the
+// first run after start.
+func BenchmarkWaterCoverageDistrictCold(b *testing.B) {
+	e, st := benchEngine(b, analysis.NewWater())
+	ctx := context.Background()
+	towns, err := analysis.LoadTowns(ctx, st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &analysis.Env{Store: st, Rules: e.Rules(), Towns: towns}
+	b.ResetTimer()
+	cpu := cpuTime(b)
+	for b.Loop() {
+		if _, err := analysis.NewWater().Run(ctx, env, analysis.Params{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
 // BenchmarkWaterCoverageDistrictPostGIS is the same run with the data in
 // PostGIS (a database riskmap_analysis_bench_<pid>, dropped afterwards).
 func BenchmarkWaterCoverageDistrictPostGIS(b *testing.B) {
