@@ -393,11 +393,11 @@ func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sour
 		}
 		return nil
 	})
-	cur := &bldBatch{done: make(chan struct{})}
+	cur := &bldBatch{fs: make([]layers.Feature, 0, runBatch), done: make(chan struct{})}
 	send := func() {
 		order <- cur
 		work <- cur
-		cur = &bldBatch{done: make(chan struct{})}
+		cur = &bldBatch{fs: make([]layers.Feature, 0, runBatch), done: make(chan struct{})}
 	}
 	err := env.Store.Query(ctx, layers.Query{Layer: layers.Buildings}, func(f layers.Feature) error {
 		cur.fs = append(cur.fs, f)
