@@ -5,7 +5,6 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"riskmap/geo"
 	"riskmap/layers"
 )
 
@@ -49,13 +48,6 @@ func derived(id, zh, en string, g layers.GeomType, fields ...layers.Field) layer
 // bound, moved to the nearest vertex when that falls outside a polygon is
 // not needed at building scale.
 func centroid(g orb.Geometry) orb.Point { return g.Bound().Center() }
-
-// halfDiagonal is the ground distance from a geometry's bound centre to a
-// corner: every point of g is within it of centroid(g).
-func halfDiagonal(g orb.Geometry) float64 {
-	b := g.Bound()
-	return geo.Distance(b.Center(), b.Max)
-}
 
 // inParams reports whether a feature in town t with bound b is inside what
 // p asks for.

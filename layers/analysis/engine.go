@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +117,7 @@ type Engine struct {
 	towns     *Towns
 	summary   map[string]Summary // last district-wide summary per analysis
 	status    map[string]*status
+	busy      bool // the background has a recomputation pending or under way
 
 	quiet, maxDelay time.Duration // coalescing of background recomputations
 	kick            chan struct{} // a recomputation is wanted
@@ -211,18 +213,33 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// Settle waits until no analysis is stale (the background recomputation
-// has caught up with the writes), or ctx ends.
+// Settle waits until the background recomputation has caught up with the
+// writes, or ctx ends. It reports analyses left stale: their
+// recomputation failed (onErr heard why) or the engine is closed.
 func (e *Engine) Settle(ctx context.Context) error {
 	for {
 		e.mu.Lock()
-		stale := false
-		for _, s := range e.status {
-			stale = stale || s.stale
+		var stale []string
+		for _, a := range e.analyses {
+			if e.status[a.ID()].stale {
+				stale = append(stale, a.ID())
+			}
 		}
+		busy := e.busy
 		e.mu.Unlock()
-		if !stale {
+		closed := e.done == nil
+		if !closed {
+			select {
+			case <-e.done:
+				closed = true
+			default:
+			}
+		}
+		switch {
+		case len(stale) == 0:
 			return nil
+		case closed || !busy:
+			return fmt.Errorf("analyses %s are stale: the engine is closed or their recomputation failed", strings.Join(stale, ", "))
 		}
 		select {
 		case <-ctx.Done():
@@ -318,6 +335,9 @@ func (e *Engine) refreshStale(ctx context.Context) {
 			e.report(fmt.Errorf("analysis %s: background recomputation: %w", a.ID(), err))
 		}
 	}
+	e.mu.Lock()
+	e.busy = len(e.kick) > 0 // a write during the round asks for another
+	e.mu.Unlock()
 }
 
 // keep writes a full result of a over its derived layers and records its
@@ -491,6 +511,7 @@ func (e *Engine) onChange(ctx context.Context, c layers.Change) {
 		st.stale, kick = true, true
 	}
 	if kick {
+		e.busy = true
 		select {
 		case e.kick <- struct{}{}:
 		default: // one is pending already

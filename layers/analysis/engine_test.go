@@ -3,6 +3,7 @@ package analysis_test
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,6 +152,9 @@ func TestBackgroundCoalesces(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if s, _ := e.Summary("risk-index"); !s.Stale || risk.runs.Load() != 0 {
 		t.Errorf("after Close: stale %v, %d runs", s.Stale, risk.runs.Load())
+	}
+	if err := e.Settle(wait); err == nil || !strings.Contains(err.Error(), "risk-index") {
+		t.Errorf("Settle after Close = %v, want an error naming the stale risk-index", err)
 	}
 }
 

@@ -332,7 +332,11 @@ func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sour
 	if old != nil && old.res != res {
 		old = nil
 	}
-	memo := &cellMemo{res: res, cells: make(map[int64]memoCell, len(st.buildings))}
+	size := 1024
+	if old != nil {
+		size = len(old.cells) + len(old.cells)/8
+	}
+	memo := &cellMemo{res: res, cells: make(map[int64]memoCell, size)}
 	cellOf := func(id int64, at orb.Point) geo.Cell {
 		if old != nil {
 			if m, ok := old.cells[id]; ok && m.at == at {
@@ -389,11 +393,11 @@ func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sour
 		}
 		return nil
 	})
-	cur := &bldBatch{done: make(chan struct{})}
+	cur := &bldBatch{fs: make([]layers.Feature, 0, runBatch), done: make(chan struct{})}
 	send := func() {
 		order <- cur
 		work <- cur
-		cur = &bldBatch{done: make(chan struct{})}
+		cur = &bldBatch{fs: make([]layers.Feature, 0, runBatch), done: make(chan struct{})}
 	}
 	err := env.Store.Query(ctx, layers.Query{Layer: layers.Buildings}, func(f layers.Feature) error {
 		cur.fs = append(cur.fs, f)
