@@ -228,11 +228,18 @@ func (s *Service) Brief(ctx context.Context, p orb.Point, k int, out geo.CRS) (*
 	}
 	major := func(f layers.Feature) bool { return f.Props["major_hazard"] == true }
 	tailings := func(f layers.Feature) bool { return f.Props["kind"] == "tailings_pond" }
-	if b.Enterprises, err = s.nearby(ctx, layers.Enterprises, p, redOrange); err != nil {
+	ents, err := s.nearby(ctx, layers.Enterprises, p, func(f layers.Feature) bool { return redOrange(f) || major(f) })
+	if err != nil {
 		return nil, err
 	}
-	if b.HazardSources, err = s.nearby(ctx, layers.Enterprises, p, major); err != nil {
-		return nil, err
+	for _, it := range ents {
+		f := layers.Feature{Props: it.Properties}
+		if redOrange(f) {
+			b.Enterprises = append(b.Enterprises, it)
+		}
+		if major(f) {
+			b.HazardSources = append(b.HazardSources, it)
+		}
 	}
 	mines, err := s.nearby(ctx, layers.Mines, p, tailings)
 	if err != nil {

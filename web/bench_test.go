@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -17,12 +18,15 @@ import (
 	"riskmap/fixtures"
 	"riskmap/layers"
 	"riskmap/layers/memstore"
+	"riskmap/layers/postgis"
 	"riskmap/web"
 )
 
 // benchServer serves a generated district (RISKMAP_BENCH_PROFILE: demo,
-// the default, or large) from memstore on a loopback listener, and returns
-// incident points spread over it (every hazard's position, in turn).
+// the default, or large) on a loopback listener, from memstore or, when
+// RISKMAP_BENCH_DB is a PostgreSQL URL, from PostGIS (loaded when its
+// buildings table is empty), and returns incident points spread over it
+// (every hazard's position, in turn).
 func benchServer(b *testing.B) (*httptest.Server, []orb.Point) {
 	b.Helper()
 	p := fixtures.Demo
@@ -36,9 +40,18 @@ func benchServer(b *testing.B) (*httptest.Server, []orb.Point) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st := memstore.New()
-	if err := ds.Load(context.Background(), st, nil); err != nil {
-		b.Fatal(err)
+	ctx := context.Background()
+	var st layers.Store = memstore.New()
+	if db := os.Getenv("RISKMAP_BENCH_DB"); db != "" {
+		if st, err = postgis.Open(ctx, db, layers.NewCatalog()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Cleanup(func() { st.Close() })
+	if n, err := st.Count(ctx, layers.Query{Layer: layers.Buildings}); err != nil || n == 0 {
+		if err := ds.Load(ctx, st, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 	srv := httptest.NewServer(web.New(web.Deps{Store: st, Catalog: layers.NewCatalog()}))
 	b.Cleanup(srv.Close)
@@ -100,10 +113,17 @@ func load(b *testing.B, clients int, target func(i int) string) {
 }
 
 // BenchmarkDispatchHTTP: dispatch briefings (k=5) at hazard positions,
-// 8 concurrent clients.
+// RISKMAP_BENCH_CLIENTS concurrent clients (default 8).
 func BenchmarkDispatchHTTP(b *testing.B) {
 	srv, pts := benchServer(b)
-	load(b, 8, func(i int) string {
+	clients := 8
+	if s := os.Getenv("RISKMAP_BENCH_CLIENTS"); s != "" {
+		var err error
+		if clients, err = strconv.Atoi(s); err != nil || clients < 1 {
+			b.Fatalf("RISKMAP_BENCH_CLIENTS=%q", s)
+		}
+	}
+	load(b, clients, func(i int) string {
 		p := pts[(i*7919)%len(pts)]
 		return fmt.Sprintf("%s/api/dispatch?lon=%.7f&lat=%.7f", srv.URL, p[0], p[1])
 	})
