@@ -3,10 +3,10 @@ package web
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
-	"maps"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -289,7 +289,7 @@ func (s *server) selectPage(ctx context.Context, req itemsRequest, count bool, f
 	}
 	if req.filter == nil && req.sortby == nil {
 		if count {
-			n, err := s.Store.Count(ctx, req.q)
+			n, err := s.count(ctx, req.q)
 			if err != nil {
 				return pg, err
 			}
@@ -367,6 +367,22 @@ func (s *server) selectPage(ctx context.Context, req itemsRequest, count bool, f
 		}
 	}
 	return pg, nil
+}
+
+// count is Store.Count through the count cache, if any.
+func (s *server) count(ctx context.Context, q layers.Query) (int, error) {
+	if s.counts == nil {
+		return s.Store.Count(ctx, q)
+	}
+	key := countKey(q)
+	if n, ok := s.counts.get(key); ok {
+		return n, nil
+	}
+	n, err := s.Store.Count(ctx, q)
+	if err == nil {
+		s.counts.put(key, n)
+	}
+	return n, err
 }
 
 // compareProp orders two features by a property (or id), descending if

@@ -35,8 +35,9 @@ type Deps struct {
 
 type server struct {
 	Deps
-	log  *slog.Logger
-	disp *dispatch.Service
+	log    *slog.Logger
+	disp   *dispatch.Service
+	counts *countCache // nil: count every time
 }
 
 //go:embed static
@@ -52,8 +53,13 @@ func New(d Deps) http.Handler {
 	}
 	s := &server{Deps: d, log: d.Log, disp: dispatch.New(d.Store)}
 	if o, ok := d.Store.(*layers.Observed); ok {
-		// dispatch keeps a road graph and station travel times
-		o.Subscribe(func(_ context.Context, c layers.Change) { s.disp.Changed(c.Layer) })
+		// dispatch keeps a road graph and station travel times; items
+		// remember counts
+		s.counts = newCountCache()
+		o.Subscribe(func(_ context.Context, c layers.Change) {
+			s.disp.Changed(c.Layer)
+			s.counts.forget(c.Layer)
+		})
 	}
 	return s.withTimeout(s.routes())
 }
