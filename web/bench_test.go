@@ -53,7 +53,8 @@ func benchServer(b *testing.B) (*httptest.Server, []orb.Point) {
 			b.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(web.New(web.Deps{Store: st, Catalog: layers.NewCatalog()}))
+	// observed, as riskmap serve runs it
+	srv := httptest.NewServer(web.New(web.Deps{Store: layers.Observe(st), Catalog: layers.NewCatalog()}))
 	b.Cleanup(srv.Close)
 	var pts []orb.Point
 	for _, f := range ds.Layer(layers.Hazards) {
