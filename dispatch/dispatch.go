@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -90,7 +91,7 @@ func (o Opt) MarshalJSON() ([]byte, error) {
 	if o.Value == nil {
 		return []byte("null"), nil
 	}
-	return fmt.Appendf(nil, "%g", *o.Value), nil
+	return strconv.AppendFloat(nil, *o.Value, 'f', -1, 64), nil
 }
 
 // Town is the town (镇街) of the incident.
