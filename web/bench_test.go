@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -68,18 +69,22 @@ func benchServer(b *testing.B) (*httptest.Server, []orb.Point) {
 func load(b *testing.B, clients int, target func(i int) string) {
 	b.Helper()
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	fetch := func(u string) {
+	fetch := func(u string) error {
 		resp, err := c.Get(u)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			b.Fatalf("%s: %d", u, resp.StatusCode)
+			return fmt.Errorf("%s: %d", u, resp.StatusCode)
 		}
+		return nil
 	}
-	fetch(target(0)) // warm: the road graph, connections
+	if err := fetch(target(0)); err != nil { // warm: the road graph, connections
+		b.Fatal(err)
+	}
+	var failed error
 	var mu sync.Mutex
 	var lat []time.Duration
 	next := 0
@@ -91,21 +96,26 @@ func load(b *testing.B, clients int, target func(i int) string) {
 				mu.Lock()
 				i := next
 				next++
-				mu.Unlock()
-				if i >= b.N {
+				if i >= b.N || failed != nil {
+					mu.Unlock()
 					return
 				}
+				mu.Unlock()
 				t := time.Now()
-				fetch(target(i))
+				err := fetch(target(i))
 				d := time.Since(t)
 				mu.Lock()
 				lat = append(lat, d)
+				failed = cmp.Or(failed, err)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	b.StopTimer()
+	if failed != nil {
+		b.Fatal(failed)
+	}
 	slices.Sort(lat)
 	q := func(f float64) float64 { return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))]) / 1e6 }
 	b.ReportMetric(q(0.50), "p50-ms")
