@@ -184,3 +184,39 @@ func Example() {
 	fmt.Println(f.Match(near), f.Match(far))
 	// Output: true false
 }
+
+func TestDates(t *testing.T) {
+	l, err := layers.NewCatalog().Layer(layers.Hazards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hz := []layers.Feature{
+		{ID: 1, Props: map[string]any{"found_date": "2025-02-10", "status": "reported"}},
+		{ID: 2, Props: map[string]any{"found_date": "2025-07-01", "status": "closed"}},
+		{ID: 3, Props: map[string]any{"status": "reported"}},
+	}
+	for _, c := range []struct{ filter, want string }{
+		{"found_date BETWEEN DATE('2025-01-01') AND DATE('2025-06-30')", "1"},
+		{"found_date >= '2025/03/01'", "2"}, // coerced as imports are
+		{"found_date < TIMESTAMP('2025-07-01T00:00:00Z')", "1"},
+		{"found_date IS NULL OR status = '已销号'", "2,3"},
+	} {
+		e, err := cql.Parse(c.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := cql.Bind(e, l, geo.WGS84)
+		if err != nil {
+			t.Fatalf("%s: %v", c.filter, err)
+		}
+		var got []string
+		for _, h := range hz {
+			if f.Match(h) {
+				got = append(got, fmt.Sprint(h.ID))
+			}
+		}
+		if g := strings.Join(got, ","); g != c.want {
+			t.Errorf("%s: %q, want %q", c.filter, g, c.want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -90,7 +91,7 @@ func (o Opt) MarshalJSON() ([]byte, error) {
 	if o.Value == nil {
 		return []byte("null"), nil
 	}
-	return fmt.Appendf(nil, "%g", *o.Value), nil
+	return strconv.AppendFloat(nil, *o.Value, 'f', -1, 64), nil
 }
 
 // Town is the town (镇街) of the incident.
@@ -228,11 +229,18 @@ func (s *Service) Brief(ctx context.Context, p orb.Point, k int, out geo.CRS) (*
 	}
 	major := func(f layers.Feature) bool { return f.Props["major_hazard"] == true }
 	tailings := func(f layers.Feature) bool { return f.Props["kind"] == "tailings_pond" }
-	if b.Enterprises, err = s.nearby(ctx, layers.Enterprises, p, redOrange); err != nil {
+	ents, err := s.nearby(ctx, layers.Enterprises, p, func(f layers.Feature) bool { return redOrange(f) || major(f) })
+	if err != nil {
 		return nil, err
 	}
-	if b.HazardSources, err = s.nearby(ctx, layers.Enterprises, p, major); err != nil {
-		return nil, err
+	for _, it := range ents {
+		f := layers.Feature{Props: it.Properties}
+		if redOrange(f) {
+			b.Enterprises = append(b.Enterprises, it)
+		}
+		if major(f) {
+			b.HazardSources = append(b.HazardSources, it)
+		}
 	}
 	mines, err := s.nearby(ctx, layers.Mines, p, tailings)
 	if err != nil {

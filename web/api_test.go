@@ -21,16 +21,20 @@ import (
 
 	"riskmap/layers"
 	"riskmap/layers/memstore"
+	"riskmap/layers/postgis"
+	"riskmap/layers/postgis/pgtest"
 	"riskmap/web"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // small is a hand-made district: two towns, three fire stations, a road.
-func small(t *testing.T) layers.Store {
+func small(t *testing.T) layers.Store { return smallIn(t, memstore.New()) }
+
+// smallIn writes the small district into st.
+func smallIn(t *testing.T, st layers.Store) layers.Store {
 	t.Helper()
 	ctx := context.Background()
-	st := memstore.New()
 	sq := func(x, y float64) orb.Polygon {
 		return orb.Polygon{{{x, y}, {x + 0.1, y}, {x + 0.1, y + 0.1}, {x, y + 0.1}, {x, y}}}
 	}
@@ -161,8 +165,21 @@ func ids(p page) []int64 {
 	return out
 }
 
-func TestItemsQueries(t *testing.T) {
-	h := web.New(web.Deps{Store: small(t), Catalog: layers.NewCatalog()})
+func TestItemsQueries(t *testing.T) { itemsQueries(t, small(t)) }
+
+// TestItemsQueriesPostGIS runs the same queries, filters and sorts over
+// PostGIS.
+func TestItemsQueriesPostGIS(t *testing.T) {
+	pg, err := postgis.Open(context.Background(), pgtest.Database(t), layers.NewCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	itemsQueries(t, smallIn(t, pg))
+}
+
+func itemsQueries(t *testing.T, st layers.Store) {
+	h := web.New(web.Deps{Store: st, Catalog: layers.NewCatalog()})
 	tests := []struct {
 		target  string
 		want    []int64

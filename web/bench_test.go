@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -17,12 +19,15 @@ import (
 	"riskmap/fixtures"
 	"riskmap/layers"
 	"riskmap/layers/memstore"
+	"riskmap/layers/postgis"
 	"riskmap/web"
 )
 
 // benchServer serves a generated district (RISKMAP_BENCH_PROFILE: demo,
-// the default, or large) from memstore on a loopback listener, and returns
-// incident points spread over it (every hazard's position, in turn).
+// the default, or large) on a loopback listener, from memstore or, when
+// RISKMAP_BENCH_DB is a PostgreSQL URL, from PostGIS (loaded when its
+// buildings table is empty), and returns incident points spread over it
+// (every hazard's position, in turn).
 func benchServer(b *testing.B) (*httptest.Server, []orb.Point) {
 	b.Helper()
 	p := fixtures.Demo
@@ -36,11 +41,21 @@ func benchServer(b *testing.B) (*httptest.Server, []orb.Point) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st := memstore.New()
-	if err := ds.Load(context.Background(), st, nil); err != nil {
-		b.Fatal(err)
+	ctx := context.Background()
+	var st layers.Store = memstore.New()
+	if db := os.Getenv("RISKMAP_BENCH_DB"); db != "" {
+		if st, err = postgis.Open(ctx, db, layers.NewCatalog()); err != nil {
+			b.Fatal(err)
+		}
 	}
-	srv := httptest.NewServer(web.New(web.Deps{Store: st, Catalog: layers.NewCatalog()}))
+	b.Cleanup(func() { st.Close() })
+	if n, err := st.Count(ctx, layers.Query{Layer: layers.Buildings}); err != nil || n == 0 {
+		if err := ds.Load(ctx, st, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// observed, as riskmap serve runs it
+	srv := httptest.NewServer(web.New(web.Deps{Store: layers.Observe(st), Catalog: layers.NewCatalog()}))
 	b.Cleanup(srv.Close)
 	var pts []orb.Point
 	for _, f := range ds.Layer(layers.Hazards) {
@@ -54,18 +69,22 @@ func benchServer(b *testing.B) (*httptest.Server, []orb.Point) {
 func load(b *testing.B, clients int, target func(i int) string) {
 	b.Helper()
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	fetch := func(u string) {
+	fetch := func(u string) error {
 		resp, err := c.Get(u)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			b.Fatalf("%s: %d", u, resp.StatusCode)
+			return fmt.Errorf("%s: %d", u, resp.StatusCode)
 		}
+		return nil
 	}
-	fetch(target(0)) // warm: the road graph, connections
+	if err := fetch(target(0)); err != nil { // warm: the road graph, connections
+		b.Fatal(err)
+	}
+	var failed error
 	var mu sync.Mutex
 	var lat []time.Duration
 	next := 0
@@ -77,21 +96,26 @@ func load(b *testing.B, clients int, target func(i int) string) {
 				mu.Lock()
 				i := next
 				next++
-				mu.Unlock()
-				if i >= b.N {
+				if i >= b.N || failed != nil {
+					mu.Unlock()
 					return
 				}
+				mu.Unlock()
 				t := time.Now()
-				fetch(target(i))
+				err := fetch(target(i))
 				d := time.Since(t)
 				mu.Lock()
 				lat = append(lat, d)
+				failed = cmp.Or(failed, err)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	b.StopTimer()
+	if failed != nil {
+		b.Fatal(failed)
+	}
 	slices.Sort(lat)
 	q := func(f float64) float64 { return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))]) / 1e6 }
 	b.ReportMetric(q(0.50), "p50-ms")
@@ -100,10 +124,17 @@ func load(b *testing.B, clients int, target func(i int) string) {
 }
 
 // BenchmarkDispatchHTTP: dispatch briefings (k=5) at hazard positions,
-// 8 concurrent clients.
+// RISKMAP_BENCH_CLIENTS concurrent clients (default 8).
 func BenchmarkDispatchHTTP(b *testing.B) {
 	srv, pts := benchServer(b)
-	load(b, 8, func(i int) string {
+	clients := 8
+	if s := os.Getenv("RISKMAP_BENCH_CLIENTS"); s != "" {
+		var err error
+		if clients, err = strconv.Atoi(s); err != nil || clients < 1 {
+			b.Fatalf("RISKMAP_BENCH_CLIENTS=%q", s)
+		}
+	}
+	load(b, clients, func(i int) string {
 		p := pts[(i*7919)%len(pts)]
 		return fmt.Sprintf("%s/api/dispatch?lon=%.7f&lat=%.7f", srv.URL, p[0], p[1])
 	})

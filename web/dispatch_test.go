@@ -3,9 +3,13 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -18,7 +22,9 @@ import (
 
 // district is one square town with a straight road, a station at its west
 // end, two hydrants (one faulty) and a red enterprise.
-func district(t *testing.T) http.Handler {
+func district(t *testing.T) http.Handler { h, _ := districtStore(t); return h }
+
+func districtStore(t *testing.T) (http.Handler, layers.Store) {
 	t.Helper()
 	ctx := context.Background()
 	st := layers.Observe(memstore.New())
@@ -39,7 +45,54 @@ func district(t *testing.T) http.Handler {
 		layers.Feature{Geometry: orb.Point{106.551, 29.35}, Props: map[string]any{"kind": "hydrant", "status": "faulty"}},
 		layers.Feature{Geometry: orb.Point{106.56, 29.35}, Props: map[string]any{"kind": "hydrant", "status": "in_service"}})
 	put(layers.Enterprises, layers.Feature{Geometry: orb.Point{106.55, 29.352}, Props: map[string]any{"name": "某化工", "category": "hazchem", "risk_level": "red"}})
-	return web.New(web.Deps{Store: st, Catalog: layers.NewCatalog()})
+	return web.New(web.Deps{Store: st, Catalog: layers.NewCatalog()}), st
+}
+
+// TestDispatchWhileRoadsChange: briefings run concurrently with writes to
+// the roads (which rebuild the network); each answer is the station's ETA
+// over one of the two road networks (run with -race).
+func TestDispatchWhileRoadsChange(t *testing.T) {
+	h, st := districtStore(t)
+	slow := layers.Feature{Layer: layers.Roads, ID: 1, Geometry: orb.LineString{{106.51, 29.35}, {106.59, 29.35}},
+		Props: map[string]any{"class": "arterial", "speed_kmh": 18.0}}
+	fast := slow
+	fast.Props = map[string]any{"class": "arterial", "speed_kmh": 36.0}
+	kx, _ := geo.MetresPerDegree(29.35)
+	etas := []float64{math.Round(60 + 0.04*kx/10), math.Round(60 + 0.04*kx/5)}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 20 {
+			f := fast
+			if i%2 == 0 {
+				f = slow
+			}
+			if err := st.Upsert(context.Background(), layers.Roads, []layers.Feature{f}); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/dispatch?lon=106.55&lat=29.35", nil))
+				var b struct {
+					FireStations []struct {
+						EtaS float64 `json:"eta_s"`
+					} `json:"fire_stations"`
+				}
+				if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || rec.Code != 200 || len(b.FireStations) != 1 ||
+					math.Abs(b.FireStations[0].EtaS-etas[0]) > 1 && math.Abs(b.FireStations[0].EtaS-etas[1]) > 1 {
+					t.Errorf("%d %s, want eta %v", rec.Code, rec.Body, etas)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rec := do(t, h, http.MethodGet, "/api/dispatch?lon=106.55&lat=29.35")
+	if !strings.Contains(rec.Body.String(), fmt.Sprintf(`"eta_s":%v`, etas[0])) {
+		t.Errorf("after the last write (fast road): %s, want eta %v", rec.Body, etas[0])
+	}
 }
 
 func TestDispatch(t *testing.T) {

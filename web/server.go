@@ -54,6 +54,7 @@ type server struct {
 	roles  map[string]auth.Role // "METHOD /template" → role, where not the default (auth.go)
 	writes *limiter
 	disp   *dispatch.Service
+	counts *countCache // nil: count every time
 }
 
 //go:embed static
@@ -70,8 +71,13 @@ func New(d Deps) http.Handler {
 	s := newServer(d)
 	s.disp = dispatch.New(d.Store)
 	if o, ok := d.Store.(*layers.Observed); ok {
-		// dispatch keeps a road graph and station travel times
-		o.Subscribe(func(_ context.Context, c layers.Change) { s.disp.Changed(c.Layer) })
+		// dispatch keeps a road graph and station travel times; items
+		// remember counts
+		s.counts = newCountCache()
+		o.Subscribe(func(_ context.Context, c layers.Change) {
+			s.disp.Changed(c.Layer)
+			s.counts.forget(c.Layer)
+		})
 	}
 	return &root{s: s, router: s.routes()}
 }
