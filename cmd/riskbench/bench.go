@@ -110,7 +110,11 @@ func (c config) runCmd(ctx context.Context, stdout *bytes.Buffer, name string, a
 	err := cmd.Run()
 	el := time.Since(start)
 	if err != nil {
-		return el, 0, fmt.Errorf("%s %s: %w\n%s%s", name, strings.Join(args, " "), err, stdout, errb.String())
+		why := firstLine(errb.String())
+		if why == "" {
+			why = firstLine(stdout.String())
+		}
+		return el, 0, fmt.Errorf("%s %s: %w: %s\n%s%s", filepath.Base(name), c.display(args), err, why, stdout, errb.String())
 	}
 	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
