@@ -83,9 +83,11 @@ bench: build
 soak: build
 	$(GO) run ./cmd/riskbench soak -port $(BENCH_PORT) -duration $(SOAK)
 
-# faults: PostgreSQL stopped under load, SIGKILL during imports, a full
-# disk (package faults, RISKMAP_FAULTS=1); results into docs/FAULTS.md.
-faults: build
+# faults: PostgreSQL stopped under load (a throwaway cluster, never the
+# server on :5432), SIGKILL during imports, a full disk (tmpfs, as root);
+# package faults with RISKMAP_FAULTS=1 (it builds riskmap itself; the
+# outage is RISKMAP_FAULTS_OUTAGE, default 30s); results into docs/FAULTS.md.
+faults:
 	$(GO) run ./cmd/riskbench faults
 
 # fuzz runs every Fuzz* target of every package for FUZZTIME each.

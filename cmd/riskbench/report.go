@@ -46,6 +46,13 @@ type importResult struct {
 	Err                 string
 }
 
+// timingResult is a command timed over several runs.
+type timingResult struct {
+	Store, What, Target string
+	Secs                []float64
+	Err                 string
+}
+
 // report is everything `riskbench bench` measured.
 type report struct {
 	Date     time.Time
@@ -57,6 +64,7 @@ type report struct {
 	Servers  []serverResult
 	Load     []loadResult
 	Imports  []importResult
+	Timings  []timingResult
 	GoBench  []*goBench
 	GoErr    string
 }
@@ -77,6 +85,11 @@ func (r *report) Failed() []string {
 	for _, i := range r.Imports {
 		if i.Err != "" {
 			f = append(f, fmt.Sprintf("import %s %s: %s", i.Store, i.Loader, i.Err))
+		}
+	}
+	for _, t := range r.Timings {
+		if t.Err != "" {
+			f = append(f, fmt.Sprintf("%s %s: %s", t.Store, t.What, t.Err))
 		}
 	}
 	if r.GoErr != "" {
@@ -151,6 +164,20 @@ func (r *report) markdown() string {
 		}
 		b.WriteString(table([]string{"store", "server", "start-up", "peak RSS"}, rows))
 		b.WriteString("\n")
+	}
+
+	if len(r.Timings) > 0 {
+		b.WriteString("### Analyses\n\n")
+		rows = nil
+		for _, t := range r.Timings {
+			if t.Err != "" {
+				rows = append(rows, []string{t.Store, t.What, "FAILED", "–", t.Target})
+				continue
+			}
+			rows = append(rows, []string{t.Store, t.What, fmt.Sprintf("%.2f s", median(t.Secs)), fmt.Sprintf("%d", len(t.Secs)), t.Target})
+		}
+		b.WriteString(table([]string{"store", "what", "time", "runs", "target"}, rows))
+		b.WriteString("\nThe embedded store's water-coverage recompute is `BenchmarkWaterCoverageDistrict` among the Go benchmarks below (the engine alone, no process start).\n\n")
 	}
 
 	if len(r.Imports) > 0 {

@@ -199,6 +199,7 @@ func sampleReport(t *testing.T) *report {
 		},
 		Imports: []importResult{{Store: "embedded", Loader: "riskmap import", File: "buildings.geojson", Rows: 559100, Secs: []float64{20, 22}, PeakRSSKB: []float64{300 << 10, 310 << 10}},
 			{Store: "PostGIS", Loader: "ogr2ogr", Err: "not installed"}},
+		Timings: []timingResult{{Store: "PostGIS", What: "water-coverage", Target: "≤ 3 s", Secs: []float64{2.5, 2.1, 2.9}}},
 		GoBench: gb,
 	}
 }
