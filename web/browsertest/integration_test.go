@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -41,7 +42,7 @@ type ledgerServer struct {
 	editorName     string
 }
 
-func serveLedger(t *testing.T) ledgerServer {
+func serveLedger(t *testing.T, rec *recorder) ledgerServer {
 	t.Helper()
 	ctx := context.Background()
 	ds, err := fixtures.Generate(fixtures.Demo)
@@ -95,7 +96,7 @@ func serveLedger(t *testing.T) ledgerServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: rec.wrap(h), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	ls.base = "http://" + ln.Addr().String()
@@ -140,7 +141,8 @@ func TestLedgerAndDispatch(t *testing.T) {
 		t.Skip("generates the demo dataset and drives a browser")
 	}
 	browser := chromium(t)
-	ls := serveLedger(t)
+	rec := &recorder{}
+	ls := serveLedger(t, rec)
 	ctx := startBrowser(t, browser, 3*time.Minute)
 
 	var mu sync.Mutex
@@ -446,6 +448,7 @@ func TestLedgerAndDispatch(t *testing.T) {
 		"responsible_unit": "鱼洞街道安办", "responsible_person": "张工", "deadline": time.Now().AddDate(0, 1, 0).Format("2006-01-02"),
 		"measures": "更换老化线路", "temporary_measures": "设置警戒区", "acceptance_officer": "李验收",
 	}
+	zh := map[string]string{"assigned": "已交办", "rectifying": "整改中", "accepted": "已验收", "closed": "已销号"}
 	for _, to := range []string{"assigned", "rectifying", "accepted", "closed"} {
 		doc := hz()
 		fields := map[string]string{}
@@ -455,7 +458,7 @@ func TestLedgerAndDispatch(t *testing.T) {
 			}
 		}
 		move(to, fields)
-		if m := text("#hz-msg"); !strings.Contains(m, "✓") {
+		if m := text("#hz-msg"); !strings.Contains(m, "✓ "+zh[to]) {
 			t.Fatalf("move to %s with %v: %q", to, fields, m)
 		}
 		if got := hz().Properties["status"]; got != to {
@@ -485,6 +488,13 @@ func TestLedgerAndDispatch(t *testing.T) {
 	if m := text("#hz-msg"); !strings.Contains(m, "409") || !strings.Contains(m, "已验收") {
 		t.Errorf("a stale move shows %q, want 409 and the allowed 已验收", m)
 	}
+	// and then shows the hazard as it is now, with the move allowed now
+	run("the detail reloaded", chromedp.WaitVisible(chromedp.CSS(`#hz-detail button[data-to="accepted"]`)))
+	var shown string
+	eval(`riskmap.hazardDoc.properties.status`, &shown)
+	if shown != "rectifying" {
+		t.Errorf("after the 409 the detail shows the hazard %s, not rectifying", shown)
+	}
 
 	// the API's history holds every move with the token's name
 	var hist []ledger.Transition
@@ -508,6 +518,23 @@ func TestLedgerAndDispatch(t *testing.T) {
 	eval(`riskmap.map.getSource('s:hazards').setTiles([location.origin + '/tiles/hazards/{z}/{x}/{y}.mvt?v=' + Date.now()])`, nil)
 	until("hazard on the map re-opened", fmt.Sprintf(`riskmap.map.queryRenderedFeatures({layers: ['hazards:point']}).some(f => f.id === %d && f.properties.status === 'rectifying')`, id))
 
+	// no failed request but the refusals provoked: the viewer's move
+	// (403), the stale one (409) and the point outside the district (400,
+	// asked by the test and by the page)
+	refused := map[string]int{}
+	for _, r := range rec.all() {
+		switch {
+		case r.status == cancelled || r.status < 400:
+		case strings.HasPrefix(r.path, "/tiles/"):
+			t.Errorf("tile %s answered %d", r.path, r.status)
+		default:
+			refused[fmt.Sprintf("%s %s %d", r.method, r.path, r.status)]++
+		}
+	}
+	tr := fmt.Sprintf("POST /api/hazards/%d/transitions", id)
+	if want := map[string]int{tr + " 403": 1, tr + " 409": 1, "GET /api/dispatch 400": 2}; !maps.Equal(refused, want) {
+		t.Errorf("requests refused: %v, want %v", refused, want)
+	}
 	var mapErrs []string
 	eval(`riskmap.mapErrors`, &mapErrs)
 	for _, e := range mapErrs {

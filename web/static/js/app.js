@@ -713,18 +713,21 @@ async function transition(id, to) {
     if (v) body.fields[n] = v;
   }
   const r = await api(`/api/hazards/${id}/transitions`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...authHeaders() }, body: JSON.stringify(body) });
+  const st = app.byID.hazards.fields.find((f) => f.name === 'status');
   let note;
   if (r.ok) {
     app.hazardDoc = r.data;
     app.hazards = null; // reload the list
     const s = app.map && app.map.getSource('s:hazards');
     if (s) s.setTiles([`${location.origin}/tiles/hazards/{z}/{x}/{y}.mvt?v=${Date.now()}`]);
-    note = `<p class="ok">✓ ${esc(to)}</p>`;
+    note = `<p class="ok">✓ ${esc(value(st, to, app.state.lang))}</p>`;
     renderHazards($('#panel'));
   } else if (r.status === 401) note = `<p class="err">${esc(i18n.s('needToken'))}</p>`;
   else if (r.status === 403) note = `<p class="err">${esc(i18n.s('forbidden'))}</p>`;
   else if (r.status === 409) {
-    const st = app.byID.hazards.fields.find((f) => f.name === 'status');
+    // moved meanwhile: show it as it is now, with the moves allowed now
+    const g = await api(`/api/hazards/${id}`, { headers: authHeaders() });
+    if (g.ok) app.hazardDoc = g.data;
     note = `<p class="err">${esc(i18n.s('conflict'))}${esc(((r.data && r.data.allowed) || []).map((c) => value(st, c, app.state.lang)).join('、'))}</p>`;
   }
   else if (r.status === 404 || r.status === 405) note = `<p class="err">${esc(i18n.s('notDeployed'))}/api/hazards/${id}/transitions</p>`;
