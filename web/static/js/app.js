@@ -705,6 +705,10 @@ async function selectHazard(id) {
   renderHazardDetail();
 }
 
+// needed lists the fields the allowed moves need (the API's requires),
+// for the detail to ask for; a re-open's note is the note box.
+const needed = (d) => [...new Set(Object.values(d.requires || {}).flat())].filter((n) => n !== 'note');
+
 function renderHazardDetail(note = '') {
   const el = $('#hz-detail');
   const d = app.hazardDoc;
@@ -719,7 +723,7 @@ function renderHazardDetail(note = '') {
   else {
     edit = `<div class="row">${esc(i18n.s('transitionTo'))}: ${(d.allowed || []).map((s) => `<button class="act" data-to="${s}">${esc(value(st, s, state.lang))}</button>`).join('') || esc(i18n.s('none'))}</div>
       <div class="row"><input type="text" id="hz-note" placeholder="${esc(i18n.s('note'))}" style="flex:1"></div>
-      <div class="row"><input type="text" id="hz-unit" placeholder="${esc(i18n.s('responsibleUnit'))}" value="${esc(d.properties.responsible_unit || '')}" style="flex:1"></div>
+      ${needed(d).map((n) => { const fd = col.fields.find((f) => f.name === n) || { title: { zh: n } }; return `<div class="row"><label for="hz-f-${n}" style="flex:1">${esc(fd.title[state.lang] || fd.title.zh)}</label><input type="${fd.type === 'date' ? 'date' : 'text'}" id="hz-f-${n}" value="${esc(d.properties[n] ?? '')}" style="flex:2"></div>`; }).join('')}
       <h4>${esc(i18n.s('history'))}</h4><ol class="list" id="hz-history">${(d.history || []).map((h) => `<li>${esc(value(st, h.from, state.lang))} → ${esc(value(st, h.to, state.lang))} · ${esc(h.by)} · ${esc(h.at)}${h.note ? ' · ' + esc(h.note) : ''}</li>`).join('')}</ol>`;
   }
   el.innerHTML = `<h3>${esc(ds.title)} #${d.id}</h3><table>${ds.rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>${edit}<div id="hz-msg">${note}</div>`;
@@ -729,21 +733,26 @@ function renderHazardDetail(note = '') {
 async function transition(id, to) {
   const { i18n } = app;
   const body = { to, note: $('#hz-note').value, fields: {} };
-  const unit = $('#hz-unit').value.trim();
-  if (unit) body.fields.responsible_unit = unit;
+  for (const n of (app.hazardDoc.requires || {})[to] || []) {
+    const v = n === 'note' ? '' : $(`#hz-f-${n}`).value.trim();
+    if (v) body.fields[n] = v;
+  }
   const r = await api(`/api/hazards/${id}/transitions`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...authHeaders() }, body: JSON.stringify(body) });
+  const st = app.byID.hazards.fields.find((f) => f.name === 'status');
   let note;
   if (r.ok) {
     app.hazardDoc = r.data;
     app.hazards = null; // reload the list
     const s = app.map && app.map.getSource('s:hazards');
     if (s) s.setTiles([`${location.origin}/tiles/hazards/{z}/{x}/{y}.mvt?v=${Date.now()}`]);
-    note = `<p class="ok">✓ ${esc(to)}</p>`;
+    note = `<p class="ok">✓ ${esc(value(st, to, app.state.lang))}</p>`;
     renderHazards($('#panel'));
   } else if (r.status === 401) note = `<p class="err">${esc(i18n.s('needToken'))}</p>`;
   else if (r.status === 403) note = `<p class="err">${esc(i18n.s('forbidden'))}</p>`;
   else if (r.status === 409) {
-    const st = app.byID.hazards.fields.find((f) => f.name === 'status');
+    // moved meanwhile: show it as it is now, with the moves allowed now
+    const g = await api(`/api/hazards/${id}`, { headers: authHeaders() });
+    if (g.ok) app.hazardDoc = g.data;
     note = `<p class="err">${esc(i18n.s('conflict'))}${esc(((r.data && r.data.allowed) || []).map((c) => value(st, c, app.state.lang)).join('、'))}</p>`;
   }
   else if (r.status === 404 || r.status === 405) note = `<p class="err">${esc(i18n.s('notDeployed'))}/api/hazards/${id}/transitions</p>`;
