@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 )
@@ -318,8 +319,8 @@ func Open(r io.ReaderAt) (*Archive, error) {
 	i32 := func(at int) float64 { return float64(int32(le.Uint32(hb[at:]))) / 1e7 }
 	a.Header = Header{MinZoom: hb[100], MaxZoom: hb[101], MinLon: i32(102), MinLat: i32(106), MaxLon: i32(110), MaxLat: i32(114),
 		CenterZoom: hb[118], CenterLon: i32(119), CenterLat: i32(123), TileCompression: hb[98]}
-	mb := make([]byte, u(3))
-	if _, err := r.ReadAt(mb, int64(u(2))); err != nil {
+	mb, err := readSection(r, u(2), u(3))
+	if err != nil {
 		return nil, fmt.Errorf("%w: metadata: %v", ErrFormat, err)
 	}
 	meta, err := gunzip(mb)
@@ -364,9 +365,7 @@ func (a *Archive) Tile(z uint8, x, y uint32) ([]byte, error) {
 		if id >= e.id+uint64(e.runLength) {
 			return nil, nil
 		}
-		buf := make([]byte, e.length)
-		_, err = a.r.ReadAt(buf, int64(a.dataOff+e.offset))
-		return buf, err
+		return readSection(a.r, a.dataOff+e.offset, uint64(e.length))
 	}
 	return nil, fmt.Errorf("%w: directories nested too deep", ErrFormat)
 }
@@ -387,8 +386,8 @@ func (a *Archive) readDir(off, n uint64) ([]entry, error) {
 }
 
 func (a *Archive) decodeDir(off, n uint64) ([]entry, error) {
-	buf := make([]byte, n)
-	if _, err := a.r.ReadAt(buf, int64(off)); err != nil {
+	buf, err := readSection(a.r, off, n)
+	if err != nil {
 		return nil, err
 	}
 	raw, err := gunzip(buf)
@@ -432,12 +431,30 @@ func (a *Archive) decodeDir(off, n uint64) ([]entry, error) {
 	return es, nil
 }
 
+// maxSection bounds what one read of an archive may allocate: the
+// metadata, a directory or a tile. Lengths come from the file, and a
+// corrupt one must not make the reader allocate gigabytes.
+const maxSection = 64 << 20
+
+// readSection reads n bytes at off, refusing lengths and offsets no
+// archive written by riskmap (or any sane one) has.
+func readSection(r io.ReaderAt, off, n uint64) ([]byte, error) {
+	if n > maxSection || off > math.MaxInt64-maxSection {
+		return nil, fmt.Errorf("%w: section of %d bytes at %d out of bounds", ErrFormat, n, off)
+	}
+	buf := make([]byte, n)
+	if _, err := r.ReadAt(buf, int64(off)); err != nil {
+		return nil, fmt.Errorf("%w: section of %d bytes at %d: %v", ErrFormat, n, off, err)
+	}
+	return buf, nil
+}
+
 func gunzip(b []byte) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	out, err := io.ReadAll(io.LimitReader(zr, 256<<20))
+	out, err := io.ReadAll(io.LimitReader(zr, maxSection))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
