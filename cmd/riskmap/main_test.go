@@ -373,3 +373,28 @@ func TestTokenCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeCommand runs an analysis from the command line over the
+// demo, for the district and for one town: the table reports every town
+// (the district run once crashed when no town was asked for).
+func TestAnalyzeCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the demo dataset")
+	}
+	dir := t.TempDir()
+	runOK(t, "load-fixtures", "--data", dir)
+	district := runOK(t, "analyze", "water-coverage", "--data", dir)
+	for _, want := range []string{"鱼洞街道", "coverage"} {
+		if !strings.Contains(district, want) {
+			t.Errorf("analyze water-coverage: no %q in\n%s", want, district)
+		}
+	}
+	town := runOK(t, "analyze", "water-coverage", "--data", dir, "--town", "鱼洞街道")
+	if !strings.Contains(town, "鱼洞街道") || len(town) >= len(district) {
+		t.Errorf("analyze --town 鱼洞街道: want one town's lines, got\n%s", town)
+	}
+	e, _, _ := testEnv("analyze", "water-coverage", "--data", dir, "--town", "火星")
+	if err := run(context.Background(), e); err == nil || !strings.Contains(err.Error(), "火星") {
+		t.Errorf("unknown town: %v", err)
+	}
+}

@@ -423,20 +423,23 @@ func (e *Engine) Run(ctx context.Context, id string, p Params) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	if p.Town != "" {
-		if e.towns == nil {
-			e.mu.Lock()
-			err := e.loadTowns(ctx)
+	// every run reports per town, so the towns are needed whether or not
+	// one is asked for (a CLI run has not refreshed the engine)
+	e.mu.Lock()
+	if e.towns == nil {
+		if err := e.loadTowns(ctx); err != nil {
 			e.mu.Unlock()
-			if err != nil {
-				return nil, err
-			}
+			return nil, err
 		}
-		if _, ok := e.towns.Bound(p.Town); !ok {
+	}
+	env := e.env()
+	e.mu.Unlock()
+	if p.Town != "" {
+		if _, ok := env.Towns.Bound(p.Town); !ok {
 			return nil, fmt.Errorf("%w: unknown town %q", layers.ErrInvalid, p.Town)
 		}
 	}
-	res, err := a.Run(ctx, e.env(), p)
+	res, err := a.Run(ctx, env, p)
 	if err != nil {
 		return nil, err
 	}

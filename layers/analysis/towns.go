@@ -31,7 +31,12 @@ func LoadTowns(ctx context.Context, st layers.Store) (*Towns, error) {
 }
 
 // Names returns the town names in id order.
-func (t *Towns) Names() []string { return slices.Clone(t.names) }
+func (t *Towns) Names() []string {
+	if t == nil {
+		return nil
+	}
+	return slices.Clone(t.names)
+}
 
 // At returns the name of the town containing p, or "".
 func (t *Towns) At(p orb.Point) string {
