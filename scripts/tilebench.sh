@@ -53,7 +53,7 @@ trap 'stop_server; rm -rf "$WORK"' EXIT
 
 start_server() { # cache MiB
 	"$BIN" serve --addr "127.0.0.1:$PORT" --data "$DATA" --profile large \
-		--tile-cache-mb "$1" --log-level warn >"$WORK/server.log" 2>&1 &
+		--tile-cache-mb "$1" --timeout 10m --log-level warn >"$WORK/server.log" 2>&1 &
 	SERVER=$!
 	for _ in $(seq 1 1800); do
 		if curl -fsS "$URL/healthz" >/dev/null 2>&1; then return 0; fi
@@ -69,6 +69,7 @@ echo "== build"
 
 echo "== start (cold: --tile-cache-mb 0)"
 start_server 0
+# the first H3 request builds the index of 560,000 buildings (--timeout 10m)
 curl -fsS "$URL/api/h3/buildings?res=8" >"$WORK/cells.json"
 
 python3 - "$WORK" "$MIN_BUILDINGS" <<'EOF'
