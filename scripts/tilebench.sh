@@ -5,7 +5,7 @@
 #   scripts/tilebench.sh            # or: PORT=18180 DURATION=20 scripts/tilebench.sh
 #
 # Needs go, curl, python3 and wrk (apt-get install -y wrk). What it does:
-#  1. builds bin/riskmap into a temporary directory and starts
+#  1. builds riskmap into a temporary directory and starts
 #     `riskmap serve --profile large` on 127.0.0.1:$PORT with a persisted
 #     data directory ($DATA, default /tmp/riskmap-tilebench-large): the first
 #     run generates and loads the large profile (a few minutes with the
@@ -27,7 +27,8 @@
 # It prints tiles/s and p50/p99 latency of each run, the server's own CPU
 # time per tile (user + system, from /proc: the cost of a tile whatever
 # else runs on the machine) and the load average. The load generator runs
-# on the same 2 cores as the server: the figures include its cost.
+# on the same 2 cores as the server: the figures include its cost. A run
+# takes about 5 minutes once the data directory exists.
 set -euo pipefail
 
 PORT=${PORT:-18180}
