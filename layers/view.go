@@ -5,9 +5,10 @@ import "context"
 // Viewer is implemented by stores that can lend their stored features to a
 // reader instead of copying them: the fast path of readers that only look
 // (tiles, analyses, encoders). A lent feature shares its geometry and
-// properties with the store, so the callback must neither modify it
+// property map with the store, so the callback must neither modify them
 // (orb's project, clip and simplify work in place: clone first) nor keep
-// any part of it after it returns.
+// them after it returns. Property values are immutable scalars (strings,
+// numbers, booleans) and may be kept.
 //
 // View calls fn like Store.Query: for each feature matching q, in ID order,
 // honouring AfterID and Limit, stopping at fn's first error.
@@ -18,7 +19,7 @@ type Viewer interface {
 // View calls fn for each feature of st matching q, lending the stored
 // features when st is a Viewer and falling back to Store.Query (copies)
 // otherwise. Either way fn must treat the features as read-only and must
-// not keep them: see Viewer.
+// not keep their geometry or property map: see Viewer.
 func View(ctx context.Context, st Store, q Query, fn func(Feature) error) error {
 	if v, ok := st.(Viewer); ok {
 		return v.View(ctx, q, fn)

@@ -2,8 +2,9 @@
 // 2.1), describes them as TileJSON 3.0.0, aggregates features into H3 cells
 // and caches rendered tiles in memory.
 //
-// One path serves every store: tiles are built in Go from Store.Query, so
-// the embedded store and PostGIS give the same tiles.
+// One path serves every store: tiles are built in Go from layers.View
+// (features lent by the embedded store, copies from PostGIS), so the
+// embedded store and PostGIS give the same tiles.
 //
 // # Tiles
 //

@@ -186,9 +186,9 @@ func (e *encoder) appendLayer(dst []byte, lf *layerFeatures) ([]byte, error) {
 		for _, p := range lf.props[f.p0:f.p1] {
 			e.tags = append(e.tags, e.key(p.k), e.value(p.v))
 		}
-		m := binary.AppendUvarint(append(e.feat[:0], 1<<3|0), f.id)
+		m := binary.AppendUvarint(append(e.feat[:0], tag(1, wireVarint)), f.id)
 		m = appendPacked(m, 2, e.tags)
-		m = binary.AppendUvarint(append(m, 3<<3|0), uint64(f.typ))
+		m = binary.AppendUvarint(append(m, tag(3, wireVarint)), uint64(f.typ))
 		m = appendPacked(m, 4, lf.cmds[f.g0:f.g1])
 		e.feat = m
 		b = appendBytes(b, 2, m)
@@ -203,8 +203,8 @@ func (e *encoder) appendLayer(dst []byte, lf *layerFeatures) ([]byte, error) {
 		}
 		b = appendBytes(b, 4, e.feat)
 	}
-	b = binary.AppendUvarint(append(b, 5<<3|0), Extent)
-	b = binary.AppendUvarint(append(b, 15<<3|0), 2)
+	b = binary.AppendUvarint(append(b, tag(5, wireVarint)), Extent)
+	b = binary.AppendUvarint(append(b, tag(15, wireVarint)), 2)
 	e.layer = b
 	return appendBytes(dst, 3, b), nil
 }
@@ -216,26 +216,36 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	case string:
 		return appendString(b, 1, x), nil
 	case float64:
-		return binary.LittleEndian.AppendUint64(append(b, 3<<3|1), math.Float64bits(x)), nil
+		return binary.LittleEndian.AppendUint64(append(b, tag(3, wireFixed64)), math.Float64bits(x)), nil
 	case int64:
-		return binary.AppendUvarint(append(b, 6<<3|0), uint64(x<<1^x>>63)), nil
+		return binary.AppendUvarint(append(b, tag(6, wireVarint)), uint64(x<<1^x>>63)), nil
 	case bool:
 		n := byte(0)
 		if x {
 			n = 1
 		}
-		return append(b, 7<<3|0, n), nil
+		return append(b, tag(7, wireVarint), n), nil
 	}
 	return nil, fmt.Errorf("tiles: cannot encode a property value of type %T", v)
 }
 
+// protobuf wire types
+const (
+	wireVarint  = 0
+	wireFixed64 = 1
+	wireBytes   = 2
+)
+
+// tag is the key byte of a field number below 16.
+func tag(field, wire int) byte { return byte(field<<3 | wire) }
+
 func appendString(b []byte, field int, s string) []byte {
-	b = binary.AppendUvarint(append(b, byte(field<<3|2)), uint64(len(s)))
+	b = binary.AppendUvarint(append(b, tag(field, wireBytes)), uint64(len(s)))
 	return append(b, s...)
 }
 
 func appendBytes(b []byte, field int, m []byte) []byte {
-	b = binary.AppendUvarint(append(b, byte(field<<3|2)), uint64(len(m)))
+	b = binary.AppendUvarint(append(b, tag(field, wireBytes)), uint64(len(m)))
 	return append(b, m...)
 }
 
@@ -248,7 +258,7 @@ func appendPacked(b []byte, field int, vs []uint32) []byte {
 	for _, v := range vs {
 		n += uvarintLen(uint64(v))
 	}
-	b = binary.AppendUvarint(append(b, byte(field<<3|2)), uint64(n))
+	b = binary.AppendUvarint(append(b, tag(field, wireBytes)), uint64(n))
 	for _, v := range vs {
 		b = binary.AppendUvarint(b, uint64(v))
 	}
