@@ -517,6 +517,40 @@ func TestLedgerAndDispatch(t *testing.T) {
 	run("clear the status", chromedp.Click(chromedp.CSS(`tr[data-st="reported"]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-st="reported"]:not(.sel)`)))
 	eval(`riskmap.map.getSource('s:hazards').setTiles([location.origin + '/tiles/hazards/{z}/{x}/{y}.mvt?v=' + Date.now()])`, nil)
 	until("hazard on the map re-opened", fmt.Sprintf(`riskmap.map.queryRenderedFeatures({layers: ['hazards:point']}).some(f => f.id === %d && f.properties.status === 'rectifying')`, id))
+	eval(`riskmap.map.jumpTo({zoom: 12})`, nil)
+	until("hazards of every kind drawn", `(() => { const fs = riskmap.map.queryRenderedFeatures({layers: ['hazards:point']}).map(f => f.properties);
+		return riskmap.map.areTilesLoaded() && fs.some(p => p.listed_supervision) && fs.some(p => p.overdue && !p.listed_supervision) && fs.some(p => !p.overdue && !p.listed_supervision); })()`)
+	// every hazard in view is drawn in its status's colour, ringed purple
+	// when 挂牌督办, dark red when overdue (the paint MapLibre evaluated)
+	var drawn []struct {
+		Props map[string]any
+		Paint map[string]any
+	}
+	eval(`riskmap.map.queryRenderedFeatures({layers: ['hazards:point']}).map(f => ({Props: f.properties, Paint: f.layer.paint}))`, &drawn)
+	hex := func(c any) string {
+		m, _ := c.(map[string]any)
+		f := func(k string) int { v, _ := m[k].(float64); return int(math.Round(v * 255)) }
+		return fmt.Sprintf("#%02x%02x%02x", f("r"), f("g"), f("b"))
+	}
+	fill := map[string]string{"reported": "#e53935", "assigned": "#fb8c00", "rectifying": "#f2c200", "accepted": "#43a047", "closed": "#9e9e9e"}
+	rings := map[string]int{}
+	for _, d := range drawn {
+		ring, width := "#ffffff", 1.0
+		if d.Props["listed_supervision"] == true {
+			ring, width = "#6a1b9a", 3.5
+		} else if d.Props["overdue"] == true {
+			ring, width = "#7f0000", 2.5
+		}
+		rings[ring]++
+		status, _ := d.Props["status"].(string)
+		if got := hex(d.Paint["circle-color"]); got != fill[status] {
+			t.Errorf("hazard %v (%s) drawn %s, want %s", d.Props["id"], status, got, fill[status])
+		}
+		if got := hex(d.Paint["circle-stroke-color"]); got != ring || d.Paint["circle-stroke-width"] != width {
+			t.Errorf("hazard %v (supervised %v, overdue %v) ringed %s %v, want %s %v", d.Props["id"], d.Props["listed_supervision"], d.Props["overdue"], got, d.Paint["circle-stroke-width"], ring, width)
+		}
+	}
+	t.Logf("hazards drawn around hazard %d: %d, rings %v", id, len(drawn), rings)
 
 	// no failed request but the refusals provoked: the viewer's move
 	// (403), the stale one (409) and the point outside the district (400,
