@@ -217,6 +217,21 @@ func TestLedgerAndDispatch(t *testing.T) {
 			t.Fatalf("waiting for %s", what)
 		}
 	}
+	dir, err := screenshotDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	save := func(name string) {
+		t.Helper()
+		b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name), b, 0o644)
+		}
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		t.Logf("screenshot: %s", filepath.Join(dir, name))
+	}
 	idle := `new Promise(r => { const m = riskmap.map; if (m.loaded() && m.areTilesLoaded() && !m.isMoving()) setTimeout(r, 50, true); else m.once('idle', () => r(true)); })`
 
 	run("load", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(ls.base+"/"),
@@ -336,6 +351,8 @@ func TestLedgerAndDispatch(t *testing.T) {
 	if d := geo.Distance(orb.Point{b.Incident.Lon, b.Incident.Lat}, orb.Point{wgs[0] - 0.006, wgs[1]}); d > 10 {
 		t.Errorf("clicked incident %v is %.1f m from the point clicked", b.Incident, d)
 	}
+
+	save("dispatch.png")
 
 	// a point outside the district: the panel shows the API's 400
 	var refusal struct{ Error string }
@@ -465,8 +482,9 @@ func TestLedgerAndDispatch(t *testing.T) {
 			t.Fatalf("after the UI's move to %s the API has %v", to, got)
 		}
 	}
-	if h := text("#hz-history"); strings.Count(h, ls.editorName) != 4 {
-		t.Errorf("the detail's history shows the editor %d times:\n%s", strings.Count(h, ls.editorName), h)
+	detailHistory := text("#hz-history")
+	if strings.Count(detailHistory, ls.editorName) != 4 {
+		t.Errorf("the detail's history shows the editor %d times:\n%s", strings.Count(detailHistory, ls.editorName), detailHistory)
 	}
 
 	// a stale page: the hazard is re-opened elsewhere meanwhile; the page's
@@ -496,6 +514,8 @@ func TestLedgerAndDispatch(t *testing.T) {
 		t.Errorf("after the 409 the detail shows the hazard %s, not rectifying", shown)
 	}
 
+	save("ledger.png")
+
 	// the API's history holds every move with the token's name
 	var hist []ledger.Transition
 	getJSON(t, fmt.Sprintf("%s/api/hazards/%d/history", ls.base, id), &hist)
@@ -510,6 +530,9 @@ func TestLedgerAndDispatch(t *testing.T) {
 		}
 		if i < 4 && h.Note != "UI: "+w[1] {
 			t.Errorf("history #%d note %q", i+1, h.Note)
+		}
+		if at := h.At.In(time.FixedZone("CST", 8*3600)).Format("2006/1/2 15:04:05"); i < 4 && !strings.Contains(detailHistory, at) {
+			t.Errorf("history #%d at %v: the detail does not show it in Beijing time %s:\n%s", i+1, h.At, at, detailHistory)
 		}
 	}
 

@@ -705,6 +705,9 @@ async function selectHazard(id) {
   renderHazardDetail();
 }
 
+// when shows a history time (RFC 3339, UTC) in Beijing time.
+const when = (at) => (Number.isNaN(Date.parse(at)) ? at : new Date(at).toLocaleString(app.state.lang === 'en' ? 'en-GB' : 'zh-CN', { timeZone: 'Asia/Shanghai', hour12: false }));
+
 // needed lists the fields the allowed moves need (the API's requires),
 // for the detail to ask for; a re-open's note is the note box.
 const needed = (d) => [...new Set(Object.values(d.requires || {}).flat())].filter((n) => n !== 'note');
@@ -724,7 +727,7 @@ function renderHazardDetail(note = '') {
     edit = `<div class="row">${esc(i18n.s('transitionTo'))}: ${(d.allowed || []).map((s) => `<button class="act" data-to="${s}">${esc(value(st, s, state.lang))}</button>`).join('') || esc(i18n.s('none'))}</div>
       <div class="row"><input type="text" id="hz-note" placeholder="${esc(i18n.s('note'))}" style="flex:1"></div>
       ${needed(d).map((n) => { const fd = col.fields.find((f) => f.name === n) || { title: { zh: n } }; return `<div class="row"><label for="hz-f-${n}" style="flex:1">${esc(fd.title[state.lang] || fd.title.zh)}</label><input type="${fd.type === 'date' ? 'date' : 'text'}" id="hz-f-${n}" value="${esc(d.properties[n] ?? '')}" style="flex:2"></div>`; }).join('')}
-      <h4>${esc(i18n.s('history'))}</h4><ol class="list" id="hz-history">${(d.history || []).map((h) => `<li>${esc(value(st, h.from, state.lang))} → ${esc(value(st, h.to, state.lang))} · ${esc(h.by)} · ${esc(h.at)}${h.note ? ' · ' + esc(h.note) : ''}</li>`).join('')}</ol>`;
+      <h4>${esc(i18n.s('history'))}</h4><ol class="list" id="hz-history">${(d.history || []).map((h) => `<li>${esc(value(st, h.from, state.lang))} → ${esc(value(st, h.to, state.lang))} · ${esc(h.by)} · ${esc(when(h.at))}${h.note ? ' · ' + esc(h.note) : ''}</li>`).join('')}</ol>`;
   }
   el.innerHTML = `<h3>${esc(ds.title)} #${d.id}</h3><table>${ds.rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>${edit}<div id="hz-msg">${note}</div>`;
   for (const b of el.querySelectorAll('button[data-to]')) b.onclick = () => transition(d.id, b.dataset.to);
