@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -276,18 +277,23 @@ func round7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
 // town returns the town polygon holding p, nil when p is within BorderM of
 // one but in none, or ErrOutside.
 func (s *Service) town(ctx context.Context, p orb.Point) (*Town, error) {
-	ns, err := s.st.Nearest(ctx, layers.NearestQuery{Layer: layers.Towns, Point: p, K: 1, MaxDistanceM: BorderM})
+	var t *Town
+	found := false
+	err := layers.NearestView(ctx, s.st, layers.NearestQuery{Layer: layers.Towns, Point: p, K: 1, MaxDistanceM: BorderM}, func(n layers.Neighbor) error {
+		found = true
+		if n.DistanceM == 0 {
+			name, _ := n.Feature.Props["name"].(string) // a string: kept, not the lent map
+			t = &Town{ID: n.Feature.ID, Name: name}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: town: %w", err)
 	}
-	if len(ns) == 0 {
+	if !found {
 		return nil, fmt.Errorf("%w: lon, lat %.6f, %.6f: %w (more than %d m from every town)", layers.ErrInvalid, p[0], p[1], ErrOutside, BorderM)
 	}
-	if ns[0].DistanceM > 0 {
-		return nil, nil
-	}
-	name, _ := ns[0].Feature.Props["name"].(string)
-	return &Town{ID: ns[0].Feature.ID, Name: name}, nil
+	return t, nil
 }
 
 // water returns the k nearest in-service water sources with the length of
@@ -338,7 +344,7 @@ func (n *network) arrivals(p orb.Point, k int) []Item {
 func (s *Service) nearby(ctx context.Context, layer string, p orb.Point, keep func(layers.Feature) bool) ([]Item, error) {
 	var items []Item
 	q := layers.Query{Layer: layer, BBox: geo.ExpandBound(p.Bound(), NearbyM)}
-	err := s.st.Query(ctx, q, func(f layers.Feature) error {
+	err := layers.View(ctx, s.st, q, func(f layers.Feature) error {
 		if keep != nil && !keep(f) {
 			return nil
 		}
@@ -355,13 +361,13 @@ func (s *Service) nearby(ctx context.Context, layer string, p orb.Point, keep fu
 }
 
 func (s *Service) nearest(ctx context.Context, q layers.NearestQuery) ([]Item, error) {
-	ns, err := s.st.Nearest(ctx, q)
+	items := make([]Item, 0, q.K)
+	err := layers.NearestView(ctx, s.st, q, func(n layers.Neighbor) error {
+		items = append(items, item(q.Layer, q.Point, n.Feature))
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %s: %w", q.Layer, err)
-	}
-	items := make([]Item, len(ns))
-	for i, n := range ns {
-		items[i] = item(q.Layer, q.Point, n.Feature)
 	}
 	sortByDistance(items)
 	return items, nil
@@ -373,10 +379,11 @@ func sortByDistance(items []Item) {
 	})
 }
 
-// item describes f as seen from p.
+// item describes f as seen from p. It keeps a copy of f's properties and
+// nothing of its geometry, so f may be lent (layers.View).
 func item(layer string, p orb.Point, f layers.Feature) Item {
 	at := Closest(p, f.Geometry)
-	it := Item{ID: f.ID, Layer: layer, Properties: f.Props, at: at,
+	it := Item{ID: f.ID, Layer: layer, Properties: maps.Clone(f.Props), at: at,
 		DistanceM: math.Round(geo.Distance(p, at)*10) / 10}
 	if it.Properties == nil {
 		it.Properties = map[string]any{}

@@ -43,6 +43,12 @@ func (o *Observed) View(ctx context.Context, q Query, fn func(Feature) error) er
 	return View(ctx, o.Store, q, fn)
 }
 
+// NearestView lends the wrapped store's neighbours when it is a
+// NearestViewer and copies them otherwise (see layers.NearestView).
+func (o *Observed) NearestView(ctx context.Context, q NearestQuery, fn func(Neighbor) error) error {
+	return NearestView(ctx, o.Store, q, fn)
+}
+
 // Subscribe registers fn; it is called after every successful write.
 // Subscribe before serving: the list is not guarded against concurrent
 // writes.

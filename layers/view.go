@@ -26,3 +26,35 @@ func View(ctx context.Context, st Store, q Query, fn func(Feature) error) error 
 	}
 	return st.Query(ctx, q, fn)
 }
+
+// NearestViewer is implemented by stores that can lend the features a
+// nearest query finds instead of copying them, on the terms of Viewer:
+// fn must neither modify a neighbour's geometry or property map nor keep
+// them after it returns.
+//
+// NearestView calls fn for each neighbour Store.Nearest would return, in
+// the same order, stopping at fn's first error.
+type NearestViewer interface {
+	NearestView(ctx context.Context, q NearestQuery, fn func(Neighbor) error) error
+}
+
+// NearestView calls fn for each neighbour of q in st, nearest first,
+// lending the stored features when st is a NearestViewer and falling back
+// to Store.Nearest (copies) otherwise. Either way fn must treat the
+// features as read-only and must not keep their geometry or property map:
+// see Viewer.
+func NearestView(ctx context.Context, st Store, q NearestQuery, fn func(Neighbor) error) error {
+	if v, ok := st.(NearestViewer); ok {
+		return v.NearestView(ctx, q, fn)
+	}
+	ns, err := st.Nearest(ctx, q)
+	if err != nil {
+		return err
+	}
+	for _, n := range ns {
+		if err := fn(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}

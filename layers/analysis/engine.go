@@ -363,19 +363,29 @@ func (e *Engine) keep(ctx context.Context, a Analysis, res *Result, gen uint64) 
 // stored ids that are gone. Unchanged features are not rewritten, so
 // caches of tiles far from a change stay valid.
 func (e *Engine) replace(ctx context.Context, layer string, fs []layers.Feature) error {
-	old := map[int64]layers.Feature{}
-	err := e.store.Query(ctx, layers.Query{Layer: layer}, func(f layers.Feature) error {
-		old[f.ID] = f
+	// the stored layer is only looked at (lent), keeping nothing but ids
+	want := make(map[int64]int, len(fs))
+	for i, f := range fs {
+		want[f.ID] = i
+	}
+	same := make([]bool, len(fs))
+	var gone []int64
+	err := layers.View(ctx, e.store, layers.Query{Layer: layer}, func(f layers.Feature) error {
+		i, ok := want[f.ID]
+		switch {
+		case !ok:
+			gone = append(gone, f.ID)
+		case sameFeature(f, fs[i]):
+			same[i] = true
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	var changed []layers.Feature
-	for _, f := range fs {
-		o, ok := old[f.ID]
-		delete(old, f.ID)
-		if !ok || !sameFeature(o, f) {
+	for i, f := range fs {
+		if !same[i] {
 			changed = append(changed, f)
 		}
 	}
@@ -384,8 +394,8 @@ func (e *Engine) replace(ctx context.Context, layer string, fs []layers.Feature)
 			return err
 		}
 	}
-	if len(old) > 0 {
-		if err := e.store.Delete(ctx, layer, slices.Sorted(maps.Keys(old))); err != nil {
+	if len(gone) > 0 {
+		if err := e.store.Delete(ctx, layer, gone); err != nil {
 			return err
 		}
 	}

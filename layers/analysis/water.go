@@ -236,7 +236,7 @@ func (w *Water) loadSources(ctx context.Context, env *Env, p Params, b orb.Bound
 	for _, r := range radii {
 		s.maxR = math.Max(s.maxR, r.Value)
 	}
-	err := env.Store.Query(ctx, layers.Query{Layer: layers.WaterSources, BBox: b}, func(f layers.Feature) error {
+	err := layers.View(ctx, env.Store, layers.Query{Layer: layers.WaterSources, BBox: b}, func(f layers.Feature) error {
 		kind, _ := f.Props["kind"].(string)
 		status, _ := f.Props["status"].(string)
 		r, ok := radii[kind]
@@ -314,10 +314,61 @@ type bldEval struct {
 }
 
 // bldBatch is a run of buildings from the store, evaluated by a worker.
+// The store lends its buildings (layers.View), so a batch keeps its own
+// copy of what a worker needs: the geometry, its coordinates carved out
+// of the batch's slabs, and the properties that are read.
 type bldBatch struct {
-	fs   []layers.Feature
-	out  []bldEval
-	done chan struct{}
+	bs    []bld
+	pts   []orb.Point
+	rings []orb.Ring
+	out   []bldEval
+	done  chan struct{}
+}
+
+// bld is a building as a batch keeps it.
+type bld struct {
+	id              int64
+	geom            orb.Geometry
+	town, name, use any
+}
+
+func newBldBatch() *bldBatch {
+	return &bldBatch{bs: make([]bld, 0, runBatch), pts: make([]orb.Point, 0, 6*runBatch),
+		rings: make([]orb.Ring, 0, runBatch), done: make(chan struct{})}
+}
+
+// add copies a lent building into the batch.
+func (b *bldBatch) add(f layers.Feature) {
+	c := bld{id: f.ID, town: f.Props["town"], name: f.Props["name"], use: f.Props["use"]}
+	switch g := f.Geometry.(type) {
+	case orb.Point:
+		c.geom = g // a value: nothing shared
+	case orb.Polygon:
+		i := len(b.rings)
+		for _, r := range g {
+			j := len(b.pts)
+			b.pts = append(b.pts, r...)
+			b.rings = append(b.rings, b.pts[j:len(b.pts):len(b.pts)])
+		}
+		c.geom = orb.Polygon(b.rings[i:len(b.rings):len(b.rings)])
+	default:
+		c.geom = orb.Clone(g)
+	}
+	b.bs = append(b.bs, c)
+}
+
+// feature is the building as a feature with the properties kept.
+func (c bld) feature() layers.Feature {
+	props := make(map[string]any, 3)
+	for _, v := range [...]struct {
+		k string
+		v any
+	}{{"town", c.town}, {"name", c.name}, {"use", c.use}} {
+		if v.v != nil {
+			props[v.k] = v.v
+		}
+	}
+	return layers.Feature{Layer: layers.Buildings, ID: c.id, Geometry: c.geom, Props: props}
 }
 
 const runBatch = 2048
@@ -352,23 +403,23 @@ func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sour
 	for range workers {
 		g.Go(func() error {
 			for b := range work {
-				b.out = make([]bldEval, len(b.fs))
-				for i, f := range b.fs {
-					bd := f.Geometry.Bound()
+				b.out = make([]bldEval, len(b.bs))
+				for i, f := range b.bs {
+					bd := f.geom.Bound()
 					ce := bd.Center()
-					town, _ := f.Props["town"].(string)
+					town, _ := f.town.(string)
 					if town == "" {
 						town = env.Towns.At(ce)
 					}
-					covered := src.coversGeometry(f.Geometry, bd)
-					e := bldEval{id: f.ID, cell: cellOf(f.ID, ce), st: bldState{at: ce, town: town, covered: covered}}
+					covered := src.coversGeometry(f.geom, bd)
+					e := bldEval{id: f.id, cell: cellOf(f.id, ce), st: bldState{at: ce, town: town, covered: covered}}
 					if !covered && inParams(p, town, bd) {
-						u := uncoveredFeature(f, bd, town, src, hydrantRule)
+						u := uncoveredFeature(f.feature(), bd, town, src, hydrantRule)
 						e.unc = &u
 					}
 					b.out[i] = e
 				}
-				b.fs = nil
+				b.bs, b.pts, b.rings = nil, nil, nil
 				close(b.done)
 			}
 			return nil
@@ -393,20 +444,20 @@ func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sour
 		}
 		return nil
 	})
-	cur := &bldBatch{fs: make([]layers.Feature, 0, runBatch), done: make(chan struct{})}
+	cur := newBldBatch()
 	send := func() {
 		order <- cur
 		work <- cur
-		cur = &bldBatch{fs: make([]layers.Feature, 0, runBatch), done: make(chan struct{})}
+		cur = newBldBatch()
 	}
-	err := env.Store.Query(ctx, layers.Query{Layer: layers.Buildings}, func(f layers.Feature) error {
-		cur.fs = append(cur.fs, f)
-		if len(cur.fs) == runBatch {
+	err := layers.View(ctx, env.Store, layers.Query{Layer: layers.Buildings}, func(f layers.Feature) error {
+		cur.add(f)
+		if len(cur.bs) == runBatch {
 			send()
 		}
 		return nil
 	})
-	if len(cur.fs) > 0 {
+	if len(cur.bs) > 0 {
 		send()
 	}
 	close(work)
@@ -522,6 +573,8 @@ func gapFeature(c geo.Cell, cs *cellState, r Rule) layers.Feature {
 	return layers.Feature{Layer: WaterGaps, ID: int64(c), Geometry: geo.CellPolygon(c), Props: cite(props, r)}
 }
 
+// uncoveredFeature describes an uncovered building; it copies f's
+// geometry, so f may be lent.
 func uncoveredFeature(f layers.Feature, b orb.Bound, town string, src *sources, r Rule) layers.Feature {
 	props := map[string]any{}
 	for _, k := range []string{"name", "use"} {
@@ -537,7 +590,7 @@ func uncoveredFeature(f layers.Feature, b orb.Bound, town string, src *sources, 
 		props["nearest_id"] = src.ids[i]
 		props["nearest_kind"] = src.kinds[i]
 	}
-	return layers.Feature{Layer: UncoveredBuildings, ID: f.ID, Geometry: f.Geometry, Props: cite(props, r)}
+	return layers.Feature{Layer: UncoveredBuildings, ID: f.ID, Geometry: orb.Clone(f.Geometry), Props: cite(props, r)}
 }
 
 // spacing finds consecutive hydrants along each road farther apart than
@@ -783,7 +836,7 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 		}
 		counts := map[geo.Cell]int{}
 		seen := map[int64]bool{}
-		err := env.Store.Query(ctx, layers.Query{Layer: layers.Buildings, BBox: bz}, func(f layers.Feature) error {
+		err := layers.View(ctx, env.Store, layers.Query{Layer: layers.Buildings, BBox: bz}, func(f layers.Feature) error {
 			ce := centroid(f.Geometry)
 			counts[geo.CellOf(ce, res)]++
 			if !coverZone.Intersects(f.Geometry.Bound()) {

@@ -118,7 +118,8 @@ func load(b *testing.B, fs []layers.Feature) *Store {
 }
 
 // BenchmarkNearest: K=5 nearest of 80,000 clustered hydrants to points
-// drawn from the same settlement pattern (target ≤ 5 µs/op).
+// drawn from the same settlement pattern (target ≤ 5 µs/op), copied
+// (Nearest) and lent (NearestView, "_view").
 func BenchmarkNearest(b *testing.B) {
 	s := load(b, benchHydrants(80_000))
 	probes := newSettlement(3)
@@ -135,20 +136,32 @@ func BenchmarkNearest(b *testing.B) {
 		{"K5_in_service", layers.NearestQuery{Layer: layers.WaterSources, K: 5, Filters: []layers.Filter{layers.Eq("status", "in_service")}}},
 		{"K5_within_200m", layers.NearestQuery{Layer: layers.WaterSources, K: 5, MaxDistanceM: 200}},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			cpu := cpuTime()
-			for b.Loop() {
-				q := c.q
-				q.Point = pts[i%len(pts)]
-				i++
-				if _, err := s.Nearest(ctx, q); err != nil {
-					b.Fatal(err)
-				}
+		for _, lent := range []bool{false, true} {
+			name := c.name
+			if lent { // NearestView: the neighbours lent, not copied
+				name += "_view"
 			}
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(i), "cpu-ns/op")
-		})
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				i, n := 0, 0
+				cpu := cpuTime()
+				for b.Loop() {
+					q := c.q
+					q.Point = pts[i%len(pts)]
+					i++
+					var err error
+					if lent {
+						err = s.NearestView(ctx, q, func(layers.Neighbor) error { n++; return nil })
+					} else {
+						_, err = s.Nearest(ctx, q)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu)/float64(i), "cpu-ns/op")
+			})
+		}
 	}
 }
 

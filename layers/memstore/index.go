@@ -244,7 +244,7 @@ type candidate struct {
 func less(a, b candidate) bool { return a.d < b.d || a.d == b.d && a.id < b.id }
 
 // nearest returns up to k items closest on the ground to p, ordered by
-// distance then id.
+// distance then id, in buf's memory when it holds k+1.
 //
 // It searches the R-tree in a box reaching r metres around p, keeping the
 // k best by exact distance (geo.DistanceTo) among items whose box is
@@ -253,7 +253,7 @@ func less(a, b candidate) bool { return a.d < b.d || a.d == b.d && a.id < b.id }
 // – to the k-th best distance when k were found, else fourfold – and the
 // search repeats. The first r comes from the layer's mean density, so a
 // query usually takes one or two small searches.
-func (ix *index) nearest(q layers.NearestQuery) []candidate {
+func (ix *index) nearest(q layers.NearestQuery, buf []candidate) []candidate {
 	n := ix.tree.Len()
 	if n == 0 {
 		return nil
@@ -275,7 +275,10 @@ func (ix *index) nearest(q layers.NearestQuery) []candidate {
 	if q.MaxDistanceM > 0 {
 		r = math.Min(r, q.MaxDistanceM)
 	}
-	best := make([]candidate, 0, min(q.K, n)+1)
+	best := buf[:0]
+	if cap(best) < min(q.K, n)+1 {
+		best = make([]candidate, 0, min(q.K, n)+1)
+	}
 	for {
 		best = best[:0]
 		lo := [2]float64{p[0] - r/kx, p[1] - r/ky}

@@ -37,8 +37,9 @@ type Store struct {
 }
 
 var (
-	_ layers.Store  = (*Store)(nil)
-	_ layers.Viewer = (*Store)(nil)
+	_ layers.Store         = (*Store)(nil)
+	_ layers.Viewer        = (*Store)(nil)
+	_ layers.NearestViewer = (*Store)(nil)
 )
 
 // New returns an empty store held in memory only. Its Close does nothing:
@@ -209,6 +210,39 @@ func (s *Store) Get(ctx context.Context, layer string, id int64) (layers.Feature
 // match q.Filters and lie within q.MaxDistanceM if set, ordered by
 // distance then id.
 func (s *Store) Nearest(ctx context.Context, q layers.NearestQuery) ([]layers.Neighbor, error) {
+	var buf [16]candidate
+	best, err := s.nearest(ctx, q, buf[:0])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]layers.Neighbor, len(best))
+	var cl cloner
+	for i, c := range best {
+		out[i] = layers.Neighbor{Feature: cl.feature(c.it), DistanceM: c.d}
+	}
+	return out, nil
+}
+
+// NearestView is Nearest without the copies: fn receives the stored
+// features themselves and must neither modify nor keep them (see
+// layers.NearestViewer).
+func (s *Store) NearestView(ctx context.Context, q layers.NearestQuery, fn func(layers.Neighbor) error) error {
+	var buf [16]candidate
+	best, err := s.nearest(ctx, q, buf[:0])
+	if err != nil {
+		return err
+	}
+	for _, c := range best {
+		if err := fn(layers.Neighbor{Feature: c.it.lend(), DistanceM: c.d}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nearest checks q and finds its neighbours under the read lock, in buf's
+// memory when it is large enough (a small query's buffer on the stack).
+func (s *Store) nearest(ctx context.Context, q layers.NearestQuery, buf []candidate) ([]candidate, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: nearest: %w", err)
 	}
@@ -218,20 +252,15 @@ func (s *Store) Nearest(ctx context.Context, q layers.NearestQuery) ([]layers.Ne
 	if !finite(q.Point[0]) || !finite(q.Point[1]) || math.IsNaN(q.MaxDistanceM) {
 		return nil, fmt.Errorf("%w: nearest: point %v or distance %v is not a number", layers.ErrInvalid, q.Point, q.MaxDistanceM)
 	}
-	var best []candidate
+	best := buf
 	if err := s.read(q.Layer, func(ix *index) {
 		if ix != nil {
-			best = ix.nearest(q)
+			best = ix.nearest(q, best)
 		}
 	}); err != nil {
 		return nil, err
 	}
-	out := make([]layers.Neighbor, len(best))
-	var cl cloner
-	for i, c := range best {
-		out[i] = layers.Neighbor{Feature: cl.feature(c.it), DistanceM: c.d}
-	}
-	return out, nil
+	return best, nil
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -68,3 +68,53 @@ func sharesAny(a, b layers.Feature) bool {
 	return &ringOf(a)[0] == &ringOf(b)[0] ||
 		reflect.ValueOf(a.Props).UnsafePointer() == reflect.ValueOf(b.Props).UnsafePointer()
 }
+
+// TestNearestViewLends checks that NearestView hands out the stored
+// features (the memory View lends) where Nearest copies, and that a small
+// nearest query over points allocates nothing.
+func TestNearestViewLends(t *testing.T) {
+	ctx := t.Context()
+	s := New()
+	var fs []layers.Feature
+	for i := range 50 {
+		ring := orb.Ring{{106.5 + float64(i)*0.001, 29.4}, {106.5005 + float64(i)*0.001, 29.4}, {106.5005 + float64(i)*0.001, 29.4005}, {106.5 + float64(i)*0.001, 29.4}}
+		fs = append(fs, layers.Feature{Layer: layers.Buildings, ID: int64(i + 1), Geometry: orb.Polygon{ring}, Props: map[string]any{"use": "school"}})
+	}
+	if err := s.Upsert(ctx, layers.Buildings, fs); err != nil {
+		t.Fatal(err)
+	}
+	q := layers.NearestQuery{Layer: layers.Buildings, Point: orb.Point{106.52, 29.401}, K: 5}
+	var lent []layers.Feature
+	if err := s.NearestView(ctx, q, func(n layers.Neighbor) error { lent = append(lent, n.Feature); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	copies, err := s.Nearest(ctx, q)
+	if err != nil || len(copies) != 5 || len(lent) != 5 {
+		t.Fatalf("nearest: %d copies, %d lent, %v; want 5", len(copies), len(lent), err)
+	}
+	for i, f := range lent {
+		var viewed layers.Feature
+		if err := s.View(ctx, layers.Query{Layer: layers.Buildings, AfterID: f.ID - 1, Limit: 1}, func(v layers.Feature) error { viewed = v; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !sameMemory(f, viewed) {
+			t.Errorf("neighbour %d: NearestView copied", f.ID)
+		}
+		if sharesAny(copies[i].Feature, f) {
+			t.Errorf("neighbour %d: Nearest shares memory with the store", f.ID)
+		}
+	}
+	// over points (whose distance needs no projection) a small query
+	// allocates nothing
+	var hs []layers.Feature
+	for i := range 50 {
+		hs = append(hs, layers.Feature{Layer: layers.WaterSources, ID: int64(i + 1), Geometry: orb.Point{106.5 + float64(i)*0.001, 29.4}, Props: map[string]any{"kind": "hydrant"}})
+	}
+	if err := s.Upsert(ctx, layers.WaterSources, hs); err != nil {
+		t.Fatal(err)
+	}
+	q.Layer = layers.WaterSources
+	if n := testing.AllocsPerRun(50, func() { _ = s.NearestView(ctx, q, func(layers.Neighbor) error { return nil }) }); n > 0 {
+		t.Errorf("NearestView of 5 points allocates %v times, want 0", n)
+	}
+}

@@ -377,6 +377,7 @@ func testNearest(t *testing.T, open func() (layers.Store, error)) {
 			t.Fatalf("nearest %+v: %v", c.q, err)
 		}
 		checkNearest(t, got, c.all, c.q)
+		checkNearestView(t, s, c.q, got)
 	}
 	// inside a polygon the distance is 0
 	got, err := s.Nearest(t.Context(), layers.NearestQuery{Layer: layers.Buildings, Point: probe, K: 1})

@@ -281,6 +281,7 @@ func testOracle(t *testing.T, open func() (layers.Store, error)) {
 				t.Fatalf("nearest %+v: %v", q, err)
 			}
 			checkNearest(t, got, all, q)
+			checkNearestView(t, s, q, got)
 		}
 	}
 }

@@ -150,6 +150,34 @@ func viewAll(t *testing.T, s layers.Store, q layers.Query) []layers.Feature {
 	return out
 }
 
+// checkNearestView checks that layers.NearestView, on s and through an
+// Observed wrapper, lends the neighbours Nearest returned (want), in order
+// and with the same distances and contents.
+func checkNearestView(t *testing.T, s layers.Store, q layers.NearestQuery, want []layers.Neighbor) {
+	t.Helper()
+	for _, v := range []layers.Store{s, layers.Observe(s)} {
+		var got []layers.Neighbor
+		if err := layers.NearestView(t.Context(), v, q, func(n layers.Neighbor) error {
+			got = append(got, layers.Neighbor{Feature: n.Feature.Clone(), DistanceM: n.DistanceM})
+			return nil
+		}); err != nil {
+			t.Fatalf("nearest view %+v: %v", q, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("nearest view %+v: %d neighbours, Nearest %d", q, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Feature.ID != want[i].Feature.ID || got[i].DistanceM != want[i].DistanceM {
+				t.Fatalf("nearest view %+v: #%d is %d at %v m, Nearest %d at %v m", q, i,
+					got[i].Feature.ID, got[i].DistanceM, want[i].Feature.ID, want[i].DistanceM)
+			}
+			if d := sameFeature(got[i].Feature, want[i].Feature); d != "" {
+				t.Fatalf("nearest view %+v: feature %d: %s", q, got[i].Feature.ID, d)
+			}
+		}
+	}
+}
+
 func ids(fs []layers.Feature) []int64 {
 	out := make([]int64, len(fs))
 	for i, f := range fs {
