@@ -175,13 +175,15 @@ func TestPostgresOutage(t *testing.T) {
 	default:
 	}
 
-	ok := func(h hit) bool { return h.Err == nil && (h.Status == http.StatusOK || h.Status == http.StatusNoContent) }
+	ok := func(h hit) bool {
+		return h.Err == nil && (h.Status == http.StatusOK || h.Status == http.StatusNoContent)
+	}
 	var (
 		beforeBad, during503, duringOK, duringBad, noRetry int
-		slowest                                           time.Duration
-		lastBad                                           time.Time
-		afterOK                                           int
-		bad                                               = map[string]int{}
+		slowest                                            time.Duration
+		lastBad                                            time.Time
+		afterOK                                            int
+		bad                                                = map[string]int{}
 	)
 	sort.Slice(hits, func(i, j int) bool { return hits[i].End.Before(hits[j].End) })
 	for _, h := range hits {
