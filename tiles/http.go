@@ -160,7 +160,7 @@ func (h *Handler) build(ctx context.Context, key string, t maptile.Tile, list []
 		select {
 		case h.slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("tiles: waiting to build %d/%d/%d: %w", t.Z, t.X, t.Y, ctx.Err())
 		}
 		defer func() { <-h.slots }()
 	}
