@@ -1,12 +1,15 @@
 package tiles
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -171,20 +174,14 @@ func BenchmarkNewEntry(b *testing.B) {
 // district that holds a building: z13–z15 of buildings, and z10–z15 of
 // the four layers of the mixed load test (scripts/tilebench.sh asks for
 // about the same tiles over HTTP). RISKMAP_BENCH_PROFILE=large renders the
-// large profile, as the load test does (generating it takes a while).
+// large profile, as the load test does (generating it takes a while;
+// RISKMAP_BENCH_DATA=dir opens a copy of the load test's data directory
+// instead, as its server does).
 func BenchmarkRenderDistrict(b *testing.B) {
 	ctx := context.Background()
 	st := demoStore(b)
 	if os.Getenv("RISKMAP_BENCH_PROFILE") == "large" {
-		ds, err := fixtures.Generate(fixtures.Large)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ms := memstore.New()
-		if err := ds.Load(ctx, ms, nil); err != nil {
-			b.Fatal(err)
-		}
-		st = ms
+		st = largeStore(b)
 	}
 	r := New(st, layers.NewCatalog())
 	stats, err := st.Stats(ctx)
@@ -237,4 +234,67 @@ func BenchmarkRenderDistrict(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
 		})
 	}
+}
+
+var large struct {
+	once sync.Once
+	st   *memstore.Store
+	err  error
+}
+
+// largeStore is the large profile in a memstore, loaded once per test
+// binary: generated (a minute or two), or opened from the data directory
+// RISKMAP_BENCH_DATA names.
+func largeStore(t testing.TB) *memstore.Store {
+	t.Helper()
+	large.once.Do(func() {
+		if dir := os.Getenv("RISKMAP_BENCH_DATA"); dir != "" {
+			// a data directory of riskmap serve --profile large, as the
+			// load test's server reads it (copy it: the store locks it)
+			large.st, large.err = memstore.Open(dir)
+			return
+		}
+		ds, err := fixtures.Generate(fixtures.Large)
+		if err != nil {
+			large.err = err
+			return
+		}
+		large.st = memstore.New()
+		large.err = ds.Load(context.Background(), large.st, nil)
+	})
+	if large.err != nil {
+		t.Fatalf("large data: %v", large.err)
+	}
+	return large.st
+}
+
+// builtUpTiles are the tiles scripts/tilebench.sh asks for: every tile at
+// zooms lo..hi covering an H3 res-8 cell with at least 20 buildings,
+// shuffled.
+func builtUpTiles(t testing.TB, r *Renderer, lo, hi maptile.Zoom) []maptile.Tile {
+	t.Helper()
+	cells, err := r.Index().Cells(context.Background(), CellsQuery{Layer: layers.Buildings, Res: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[maptile.Tile]bool{}
+	var ts []maptile.Tile
+	for _, c := range cells {
+		if c.Count < 20 {
+			continue
+		}
+		for z := lo; z <= hi; z++ {
+			for tl := range tilecover.Bound(c.Bound, z) {
+				if !seen[tl] {
+					seen[tl] = true
+					ts = append(ts, tl)
+				}
+			}
+		}
+	}
+	slices.SortFunc(ts, func(a, b maptile.Tile) int {
+		return cmp.Or(cmp.Compare(a.Z, b.Z), cmp.Compare(a.X, b.X), cmp.Compare(a.Y, b.Y))
+	})
+	rand.New(rand.NewSource(1)).Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+	return ts
 }

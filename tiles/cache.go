@@ -77,6 +77,17 @@ func Key(ids []string, z, x, y uint32, params ...string) string {
 // returned but not kept. Get waits for the render only as long as ctx
 // allows.
 func (c *Cache) Get(ctx context.Context, key string, deps []string, render func(context.Context) (*Tile, error)) (*Entry, error) {
+	return c.get(ctx, key, deps, func(ctx context.Context) (*Entry, error) {
+		t, err := render(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return newEntry(key, t, &c.gz)
+	})
+}
+
+// get is Get with build making the whole entry (rendering, ETag, gzip).
+func (c *Cache) get(ctx context.Context, key string, deps []string, build func(context.Context) (*Entry, error)) (*Entry, error) {
 	c.mu.Lock()
 	if el, ok := c.items[key]; ok {
 		c.lru.MoveToFront(el)
@@ -93,11 +104,7 @@ func (c *Cache) Get(ctx context.Context, key string, deps []string, render func(
 	ch := c.sf.DoChan(key+"#"+gens, func() (any, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RenderTimeout)
 		defer cancel()
-		t, err := render(rctx)
-		if err != nil {
-			return nil, err
-		}
-		e, err := newEntry(key, t, &c.gz)
+		e, err := build(rctx)
 		if err != nil {
 			return nil, err
 		}

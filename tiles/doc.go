@@ -55,5 +55,8 @@
 //
 // A Cache keeps rendered tiles in memory, bounded by bytes (LRU), computes
 // each missing tile once however many requests ask for it, and drops
-// exactly the tiles a layers.Change can have touched.
+// exactly the tiles a layers.Change can have touched. A Handler can bound
+// the cache misses it builds at once (WithBuildLimit), so that they queue
+// instead of sharing the cores; riskmap serve bounds them to the number of
+// cores for the embedded store.
 package tiles

@@ -12,6 +12,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/maptile"
 
 	"riskmap/layers"
 )
@@ -33,6 +34,7 @@ type Handler struct {
 	cache  *Cache
 	gz     gzipper // without a cache
 	maxAge time.Duration
+	slots  chan struct{} // bounds the tiles built at once; nil: no bound
 }
 
 // HandlerOption configures a Handler.
@@ -40,6 +42,23 @@ type HandlerOption func(*Handler)
 
 // WithMaxAge sets the Cache-Control max-age of tiles (default one minute).
 func WithMaxAge(d time.Duration) HandlerOption { return func(h *Handler) { h.maxAge = d } }
+
+// WithBuildLimit bounds the tiles built at once (rendered, hashed and
+// gzipped: cache misses) to n; n ≤ 0 means no bound, the default. With
+// an embedded store a build is pure CPU: bounding builds to the number of
+// cores (runtime.GOMAXPROCS) makes them queue first come, first served
+// instead of sharing the cores, so that a large tile is not slowed down
+// by every request that arrives while it renders; cached tiles never
+// wait. With PostGIS a build mostly waits for the database: leave it
+// unbounded.
+func WithBuildLimit(n int) HandlerOption {
+	return func(h *Handler) {
+		h.slots = nil
+		if n > 0 {
+			h.slots = make(chan struct{}, n)
+		}
+	}
+}
 
 // NewHandler serves the tiles of r, keeping them in c (nil: no cache).
 func NewHandler(r *Renderer, c *Cache, opts ...HandlerOption) *Handler {
@@ -87,15 +106,13 @@ func (h *Handler) Tile(w http.ResponseWriter, r *http.Request, ids, z, x, y stri
 		private = private || l.Sensitive
 	}
 	key := Key(list, uint32(t.Z), t.X, t.Y)
-	render := func(ctx context.Context) (*Tile, error) { return h.r.RenderTile(ctx, t, list) }
 	var e *Entry
 	if h.cache != nil {
-		e, err = h.cache.Get(r.Context(), key, deps, render)
+		e, err = h.cache.get(r.Context(), key, deps, func(ctx context.Context) (*Entry, error) {
+			return h.build(ctx, key, t, list, &h.cache.gz)
+		})
 	} else {
-		var tl *Tile
-		if tl, err = render(r.Context()); err == nil {
-			e, err = newEntry(key, tl, &h.gz)
-		}
+		e, err = h.build(r.Context(), key, t, list, &h.gz)
 	}
 	if err != nil {
 		return err
@@ -134,6 +151,24 @@ func (h *Handler) Tile(w http.ResponseWriter, r *http.Request, ids, z, x, y stri
 		_, _ = w.Write(body)
 	}
 	return nil
+}
+
+// build renders tile t of list and makes its entry, within the build
+// limit (WithBuildLimit).
+func (h *Handler) build(ctx context.Context, key string, t maptile.Tile, list []string, gz *gzipper) (*Entry, error) {
+	if h.slots != nil {
+		select {
+		case h.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("tiles: waiting to build %d/%d/%d: %w", t.Z, t.X, t.Y, ctx.Err())
+		}
+		defer func() { <-h.slots }()
+	}
+	tl, err := h.r.RenderTile(ctx, t, list)
+	if err != nil {
+		return nil, err
+	}
+	return newEntry(key, tl, gz)
 }
 
 // acceptsGzip reports whether an Accept-Encoding header allows gzip.

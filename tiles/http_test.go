@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -309,6 +310,94 @@ func TestHTTPH3(t *testing.T) {
 	} {
 		if rec := get(t, srv, path); rec.Code != want {
 			t.Errorf("%s: %d, want %d (%s)", path, rec.Code, want, strings.TrimSpace(rec.Body.String()))
+		}
+	}
+}
+
+// countingStore counts the reads of a store.
+type countingStore struct {
+	layers.Store
+	reads atomic.Int64
+}
+
+func (s *countingStore) Query(ctx context.Context, q layers.Query, fn func(layers.Feature) error) error {
+	s.reads.Add(1)
+	return s.Store.Query(ctx, q, fn)
+}
+
+func (s *countingStore) Count(ctx context.Context, q layers.Query) (int, error) {
+	s.reads.Add(1)
+	return s.Store.Count(ctx, q)
+}
+
+// TestHTTPBuildLimit checks WithBuildLimit: with every build slot taken a
+// cache miss waits for a slot before reading the store (and gives up with
+// its request's context) while a cached tile is served at once; concurrent
+// requests under a limit get the same tiles as without one.
+func TestHTTPBuildLimit(t *testing.T) {
+	st := &countingStore{Store: smallStore(t)}
+	r := New(st, layers.NewCatalog())
+	ids := "buildings,water_sources,enterprises"
+	tl := tileAt(yudong, 15)
+	others := []maptile.Tile{tl, {X: tl.X + 1, Y: tl.Y, Z: 15}, tl.Parent(), tl.Parent().Parent(), {X: tl.X - 1, Y: tl.Y + 1, Z: 15}}
+	serve := func(h *Handler, ctx context.Context, tl maptile.Tile) (*httptest.ResponseRecorder, error) {
+		req := httptest.NewRequest(http.MethodGet, tilePath(ids, tl), nil).WithContext(ctx)
+		rec := httptest.NewRecorder()
+		err := h.Tile(rec, req, ids, fmt.Sprint(tl.Z), fmt.Sprint(tl.X), fmt.Sprint(tl.Y))
+		return rec, err
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	h := NewHandler(r, NewCache(1<<20), WithBuildLimit(1))
+	if rec, err := serve(h, context.Background(), tl); err != nil || rec.Code != 200 {
+		t.Fatalf("first request: %v %d", err, rec.Code)
+	}
+	h.slots <- struct{}{} // every slot taken
+	if rec, err := serve(h, cancelled, tl); err != nil || rec.Code != 200 {
+		t.Errorf("cached tile with the slots taken: %v %d, want 200", err, rec.Code)
+	}
+	<-h.slots
+
+	h = NewHandler(r, nil, WithBuildLimit(1))
+	h.slots <- struct{}{}
+	n := st.reads.Load()
+	if _, err := serve(h, cancelled, others[1]); !errors.Is(err, context.Canceled) {
+		t.Errorf("a miss with the slots taken returned %v, want %v", err, context.Canceled)
+	}
+	if st.reads.Load() != n {
+		t.Errorf("a miss read the store with every build slot taken")
+	}
+	<-h.slots
+
+	plain := NewHandler(r, nil)
+	want := map[maptile.Tile][]byte{}
+	for _, o := range others {
+		rec, err := serve(plain, context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[o] = rec.Body.Bytes()
+	}
+	for _, c := range []*Cache{NewCache(1 << 20), nil} {
+		h := NewHandler(r, c, WithBuildLimit(2))
+		errc := make(chan error, 8*len(others))
+		for g := range 8 {
+			go func() {
+				for i := range others {
+					o := others[(g+i)%len(others)]
+					rec, err := serve(h, context.Background(), o)
+					if err == nil && !bytes.Equal(rec.Body.Bytes(), want[o]) {
+						err = fmt.Errorf("tile %v differs under the build limit", o)
+					}
+					errc <- err
+				}
+			}()
+		}
+		for range 8 * len(others) {
+			if err := <-errc; err != nil {
+				t.Error(err)
+			}
 		}
 	}
 }

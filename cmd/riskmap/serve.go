@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"time"
 
 	"riskmap/fixtures"
@@ -145,7 +146,12 @@ func serve(ctx context.Context, e env) error {
 	log.Info("analyses computed", "took", time.Since(start).Round(time.Millisecond))
 
 	renderer := tiles.New(a.store, a.cat)
-	th := tiles.NewHandler(renderer, tiles.NewCache(*cacheMB<<20))
+	var topts []tiles.HandlerOption
+	if a.store.Kind() == "memory" {
+		// rendering from memory is pure CPU: as many builds as cores
+		topts = append(topts, tiles.WithBuildLimit(runtime.GOMAXPROCS(0)))
+	}
+	th := tiles.NewHandler(renderer, tiles.NewCache(*cacheMB<<20), topts...)
 	th.Watch(a.store)
 	deps := web.Deps{Store: a.store, Catalog: a.cat, Analyses: a.engine, Tiles: th, Log: log, Timeout: *timeout,
 		Auth: authStore, Ledger: lg}
