@@ -1,10 +1,12 @@
 package postgis_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,6 +154,10 @@ func BenchmarkRenderTiles(b *testing.B) {
 			}
 		}
 	}
+	// tilecover returns a set: order it before the seeded shuffle
+	slices.SortFunc(ts, func(a, b maptile.Tile) int {
+		return cmp.Or(cmp.Compare(a.Z, b.Z), cmp.Compare(a.X, b.X), cmp.Compare(a.Y, b.Y))
+	})
 	rand.New(rand.NewPCG(1, 1)).Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
 	var pid int
 	if err := pg.Pool().QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {

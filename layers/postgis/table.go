@@ -18,11 +18,11 @@ type table struct {
 	layer      *layers.Layer
 	name       string // quoted table name
 	fields     []layers.Field
-	codes      []map[string]string // per field: an enum's codes, to decode without allocating
-	copyCols   []string            // id, geom, fields…
-	selectList string              // id, ST_AsBinary(geom), fields…
-	upsertSQL  string              // one row, ON CONFLICT replace
-	mergeSQL   string              // %s = staging table: INSERT … SELECT … ON CONFLICT replace
+	cols       []column // the fields as View decodes them
+	copyCols   []string // id, geom, fields…
+	selectList string   // id, ST_AsBinary(geom), fields…
+	upsertSQL  string   // one row, ON CONFLICT replace
+	mergeSQL   string   // %s = staging table: INSERT … SELECT … ON CONFLICT replace
 }
 
 func newTable(l *layers.Layer) *table {
@@ -39,14 +39,13 @@ func newTable(l *layers.Layer) *table {
 		vals = append(vals, fmt.Sprintf("$%d", i+3))
 		set = append(set, c+" = EXCLUDED."+c)
 		t.copyCols = append(t.copyCols, f.Name)
-		var codes map[string]string
-		if f.Type == layers.Enum && len(f.Values) > 0 {
-			codes = make(map[string]string, len(f.Values))
+		col := column{name: f.Name, typ: f.Type}
+		if f.Type == layers.Enum {
 			for _, v := range f.Values {
-				codes[v.Code] = v.Code
+				col.codes = append(col.codes, v.Code)
 			}
 		}
-		t.codes = append(t.codes, codes)
+		t.cols = append(t.cols, col)
 	}
 	colList := strings.Join(cols, ", ")
 	t.selectList = strings.Join(sel, ", ")

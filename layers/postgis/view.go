@@ -107,11 +107,11 @@ func (s *Store) viewUnordered(ctx context.Context, q layers.Query, sql string, a
 // emit decodes one row and calls fn on it, unless narrow and the
 // geometry's bounds miss the query's bbox.
 func (d *viewDecoder) emit(ctx context.Context, q layers.Query, narrow bool, raw [][]byte, fn func(layers.Feature) error) error {
-	f, err := d.feature(raw)
+	f, bound, err := d.feature(raw)
 	if err != nil {
 		return fmt.Errorf("postgis: view %s: %w", q.Layer, err)
 	}
-	if narrow && !f.Geometry.Bound().Intersects(q.BBox) {
+	if narrow && !bound.Intersects(q.BBox) {
 		return nil
 	}
 	if err := fn(f); err != nil {
@@ -206,35 +206,44 @@ type viewDecoder struct {
 // pgEpoch is day 0 of PostgreSQL's binary date.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func (d *viewDecoder) feature(raw [][]byte) (layers.Feature, error) {
-	if len(raw) != 2+len(d.t.fields) || len(raw[0]) != 8 {
-		return layers.Feature{}, fmt.Errorf("unexpected row shape (%d columns)", len(raw))
+// feature decodes a row; bound is the geometry's Bound().
+func (d *viewDecoder) feature(raw [][]byte) (layers.Feature, orb.Bound, error) {
+	cols := d.t.cols
+	if len(raw) != 2+len(cols) || len(raw[0]) != 8 {
+		return layers.Feature{}, orb.Bound{}, fmt.Errorf("unexpected row shape (%d columns)", len(raw))
 	}
 	id := int64(binary.BigEndian.Uint64(raw[0]))
-	g, err := d.geom.read(raw[1])
+	g, bound, err := d.geom.read(raw[1])
 	if err != nil {
-		return layers.Feature{}, fmt.Errorf("feature %d: decode geometry: %w", id, err)
+		return layers.Feature{}, bound, fmt.Errorf("feature %d: decode geometry: %w", id, err)
 	}
 	clear(d.props)
-	for i, fd := range d.t.fields {
+	for i := range cols {
 		b := raw[2+i]
 		if b == nil { // NULL
 			continue
 		}
-		v, err := d.value(i, fd, b)
+		c := &cols[i]
+		v, err := c.value(b)
 		if err != nil {
-			return layers.Feature{}, fmt.Errorf("feature %d field %s: %w", id, fd.Name, err)
+			return layers.Feature{}, bound, fmt.Errorf("feature %d field %s: %w", id, c.name, err)
 		}
-		d.props[fd.Name] = v
+		d.props[c.name] = v
 	}
-	return layers.Feature{Layer: d.t.layer.ID, ID: id, Geometry: g, Props: d.props}, nil
+	return layers.Feature{Layer: d.t.layer.ID, ID: id, Geometry: g, Props: d.props}, bound, nil
+}
+
+// column is what View needs of a field to decode it.
+type column struct {
+	name  string
+	typ   layers.FieldType
+	codes []string // an enum's codes: decoded without allocating
 }
 
 // value decodes one non-NULL binary column as Query's scanner would:
 // int64, float64, bool, a YYYY-MM-DD string for dates, else a string.
-// Enum codes are the catalog's own strings (no allocation).
-func (d *viewDecoder) value(i int, fd layers.Field, b []byte) (any, error) {
-	switch fd.Type {
+func (c *column) value(b []byte) (any, error) {
+	switch c.typ {
 	case layers.Int:
 		if len(b) != 8 {
 			return nil, errLength(len(b))
@@ -260,9 +269,9 @@ func (d *viewDecoder) value(i int, fd layers.Field, b []byte) (any, error) {
 		}
 		return pgEpoch.AddDate(0, 0, int(days)).Format(time.DateOnly), nil
 	}
-	if codes := d.t.codes[i]; codes != nil {
-		if s, ok := codes[string(b)]; ok {
-			return s, nil
+	for _, code := range c.codes {
+		if string(b) == code {
+			return code, nil
 		}
 	}
 	return string(b), nil
@@ -280,10 +289,11 @@ type wkbReader struct {
 	lines []orb.LineString
 	polys []orb.Polygon
 
-	b   []byte
-	off int
-	bo  binary.ByteOrder
-	err error
+	b     []byte
+	off   int
+	bo    binary.ByteOrder
+	err   error
+	outer orb.Bound // bounds of the first ring read
 }
 
 const (
@@ -295,14 +305,23 @@ const (
 	wkbMultiPolygon
 )
 
-func (r *wkbReader) read(b []byte) (orb.Geometry, error) {
+// read decodes b and returns the geometry with its Bound(), computed
+// while decoding for a polygon (the bound of its exterior ring).
+func (r *wkbReader) read(b []byte) (orb.Geometry, orb.Bound, error) {
 	r.pts, r.rings, r.lines, r.polys = r.pts[:0], r.rings[:0], r.lines[:0], r.polys[:0]
-	r.b, r.off, r.err = b, 0, nil
+	r.b, r.off, r.err, r.outer = b, 0, nil, orb.Bound{}
 	g, ok := r.geometry(0)
 	if !ok || r.err != nil || r.off != len(b) {
-		return wkb.Unmarshal(b)
+		g, err := wkb.Unmarshal(b)
+		if err != nil {
+			return nil, orb.Bound{}, err
+		}
+		return g, g.Bound(), nil
 	}
-	return g, nil
+	if p, ok := g.(orb.Polygon); ok && len(p) > 0 && len(p[0]) > 0 {
+		return g, r.outer, nil
+	}
+	return g, g.Bound(), nil
 }
 
 // header reads a byte order and a type; ok is false for what this
@@ -441,7 +460,7 @@ func (r *wkbReader) polygon() (orb.Polygon, bool) {
 		return nil, false
 	}
 	start := len(r.rings)
-	for range n {
+	for k := range n {
 		m, ok := r.count()
 		if !ok {
 			return nil, false
@@ -450,7 +469,20 @@ func (r *wkbReader) polygon() (orb.Polygon, bool) {
 		if !ok {
 			return nil, false
 		}
+		if k == 0 && start == 0 && m > 0 {
+			r.outer = bounds(ps)
+		}
 		r.rings = append(r.rings, orb.Ring(ps))
 	}
 	return orb.Polygon(r.rings[start:len(r.rings):len(r.rings)]), true
+}
+
+// bounds is orb.MultiPoint(ps).Bound() for a non-empty ps.
+func bounds(ps []orb.Point) orb.Bound {
+	b := orb.Bound{Min: ps[0], Max: ps[0]}
+	for _, p := range ps[1:] {
+		b.Min[0], b.Max[0] = min(b.Min[0], p[0]), max(b.Max[0], p[0])
+		b.Min[1], b.Max[1] = min(b.Min[1], p[1]), max(b.Max[1], p[1])
+	}
+	return b
 }

@@ -84,12 +84,15 @@ func TestWKBReaderMatchesOrb(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%d: orb: %v", i, err)
 			}
-			got, err := r.read(b)
+			got, bound, err := r.read(b)
 			if err != nil {
 				t.Fatalf("%d (%s): %v", i, g.GeoJSONType(), err)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%d (%s, %v): slab reader %v, orb %v", i, g.GeoJSONType(), bo, got, want)
+			}
+			if bound != want.Bound() {
+				t.Fatalf("%d (%s, %v): bound %v, orb %v", i, g.GeoJSONType(), bo, bound, want.Bound())
 			}
 		}
 	}
@@ -97,7 +100,7 @@ func TestWKBReaderMatchesOrb(t *testing.T) {
 	b, _ := wkb.Marshal(geoms[2], binary.LittleEndian)
 	for _, bad := range [][]byte{b[:len(b)-3], append([]byte{7}, b[1:]...), {}} {
 		_, errOrb := wkb.Unmarshal(bad)
-		if _, err := r.read(bad); (err == nil) != (errOrb == nil) {
+		if _, _, err := r.read(bad); (err == nil) != (errOrb == nil) {
 			t.Errorf("corrupt WKB: slab reader error %v, orb %v", err, errOrb)
 		}
 	}
