@@ -110,7 +110,8 @@ func BenchmarkQueryTiles(b *testing.B) {
 // BenchmarkRenderTiles renders cold building tiles from PostGIS with the
 // tiles package's renderer, as the server does for a tile it has not
 // cached: every z13–z15 tile of the buildings' extent that holds one,
-// shuffled. It uses the database RISKMAP_BENCH_DATABASE_URL when set (for
+// shuffled, through Query (copies, the renderer's read before View) and
+// View. It uses the database RISKMAP_BENCH_DATABASE_URL when set (for
 // example one loaded with `riskmap load-fixtures --profile large --db`),
 // else the demo's buildings in a throwaway database. It reports the Go
 // process's CPU per tile and that of the database backend (one
@@ -159,25 +160,48 @@ func BenchmarkRenderTiles(b *testing.B) {
 		return cmp.Or(cmp.Compare(a.Z, b.Z), cmp.Compare(a.X, b.X), cmp.Compare(a.Y, b.Y))
 	})
 	rand.New(rand.NewPCG(1, 1)).Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
-	var pid int
-	if err := pg.Pool().QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+	// before: the store's Query (copies, ORDER BY in SQL) and
+	// PostgreSQL's default plan cache mode, as the renderer read PostGIS
+	// until View; after: View with the store's settings
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	old, err := postgis.Open(ctx, url+sep+"plan_cache_mode=auto", cat, postgis.WithMaxConns(1), postgis.WithoutMigrate())
+	if err != nil {
 		b.Fatal(err)
 	}
-	r := tiles.New(pg, cat)
-	b.ReportAllocs()
-	i, bytes := 0, 0
-	cpu, db := cpuTime(), backendCPU(pid)
-	for b.Loop() {
-		data, err := r.Render(ctx, ts[i%len(ts)], []string{layers.Buildings})
-		if err != nil {
-			b.Fatal(err)
-		}
-		bytes += len(data)
-		i++
+	defer old.Close()
+	for _, v := range []struct {
+		name string
+		st   *postgis.Store
+		read layers.Store
+	}{{"copies", old, copies{old}}, {"view", pg, pg}} {
+		b.Run(v.name, func(b *testing.B) {
+			var pid int
+			if err := v.st.Pool().QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+				b.Fatal(err)
+			}
+			r := tiles.New(v.read, cat)
+			b.ReportAllocs()
+			i, bytes := 0, 0
+			cpu, db := cpuTime(), backendCPU(pid)
+			for b.Loop() {
+				data, err := r.Render(ctx, ts[i%len(ts)], []string{layers.Buildings})
+				if err != nil {
+					b.Fatal(err)
+				}
+				bytes += len(data)
+				i++
+			}
+			b.ReportMetric(float64(len(ts)), "tiles")
+			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
+			b.ReportMetric(float64(bytes)/float64(i), "B/tile")
+			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
+			b.ReportMetric(float64(backendCPU(pid)-db)/1e3/float64(i), "pg-cpu-µs/tile")
+		})
 	}
-	b.ReportMetric(float64(len(ts)), "tiles")
-	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
-	b.ReportMetric(float64(bytes)/float64(i), "B/tile")
-	b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
-	b.ReportMetric(float64(backendCPU(pid)-db)/1e3/float64(i), "pg-cpu-µs/tile")
 }
+
+// copies hides the store's View: layers.View falls back to Query.
+type copies struct{ layers.Store }
