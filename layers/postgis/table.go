@@ -43,6 +43,7 @@ func newTable(l *layers.Layer) *table {
 		if f.Type == layers.Enum {
 			for _, v := range f.Values {
 				col.codes = append(col.codes, v.Code)
+				col.boxed = append(col.boxed, v.Code)
 			}
 		}
 		t.cols = append(t.cols, col)

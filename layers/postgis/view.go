@@ -201,7 +201,15 @@ type viewDecoder struct {
 	t     *table
 	props map[string]any
 	geom  wkbReader
+	strs  map[string]any // short string values already boxed, this read
 }
+
+// maxBoxed bounds a read's cache of boxed strings: the values repeated
+// row after row are few (towns, kinds); names are mostly unique.
+const (
+	maxBoxed    = 256
+	maxBoxedLen = 32
+)
 
 // pgEpoch is day 0 of PostgreSQL's binary date.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -224,7 +232,7 @@ func (d *viewDecoder) feature(raw [][]byte) (layers.Feature, orb.Bound, error) {
 			continue
 		}
 		c := &cols[i]
-		v, err := c.value(b)
+		v, err := c.value(b, d)
 		if err != nil {
 			return layers.Feature{}, bound, fmt.Errorf("feature %d field %s: %w", id, c.name, err)
 		}
@@ -238,11 +246,14 @@ type column struct {
 	name  string
 	typ   layers.FieldType
 	codes []string // an enum's codes: decoded without allocating
+	boxed []any    // the same, as interface values
 }
 
 // value decodes one non-NULL binary column as Query's scanner would:
 // int64, float64, bool, a YYYY-MM-DD string for dates, else a string.
-func (c *column) value(b []byte) (any, error) {
+// Enum codes come boxed from the catalog and short strings from d's
+// cache: an interface holding a string costs an allocation of its own.
+func (c *column) value(b []byte, d *viewDecoder) (any, error) {
 	switch c.typ {
 	case layers.Int:
 		if len(b) != 8 {
@@ -269,12 +280,25 @@ func (c *column) value(b []byte) (any, error) {
 		}
 		return pgEpoch.AddDate(0, 0, int(days)).Format(time.DateOnly), nil
 	}
-	for _, code := range c.codes {
+	for k, code := range c.codes {
 		if string(b) == code {
-			return code, nil
+			return c.boxed[k], nil
 		}
 	}
-	return string(b), nil
+	if len(b) > maxBoxedLen {
+		return string(b), nil
+	}
+	if v, ok := d.strs[string(b)]; ok {
+		return v, nil
+	}
+	var v any = string(b)
+	if len(d.strs) < maxBoxed {
+		if d.strs == nil {
+			d.strs = make(map[string]any)
+		}
+		d.strs[v.(string)] = v
+	}
+	return v, nil
 }
 
 func errLength(n int) error { return fmt.Errorf("binary value of %d bytes", n) }
