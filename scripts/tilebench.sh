@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # tilebench.sh — HTTP load figures of the vector tiles (issue 10), embedded
-# store, large profile. Standalone: run from the repository root,
+# store or PostGIS, large profile. Standalone: run from the repository root,
 #
 #   scripts/tilebench.sh            # or: PORT=18180 DURATION=20 scripts/tilebench.sh
+#   DB=postgres://postgres@127.0.0.1:5432/NAME?sslmode=disable scripts/tilebench.sh
+#
+# With DB the server reads from that PostGIS database (`serve --db`; an
+# empty database gets the large profile on the first start, or load it
+# first with `riskmap load-fixtures --profile large --db URL`), and the
+# CPU of the database's backends is reported too. ONLY=cold skips the
+# cached runs. BIN=path uses that binary instead of building one.
 #
 # Needs go, curl, python3 and wrk (apt-get install -y wrk). What it does:
 #  1. builds riskmap into a temporary directory and starts
@@ -34,10 +41,13 @@ set -euo pipefail
 PORT=${PORT:-18180}
 DURATION=${DURATION:-20}
 DATA=${DATA:-/tmp/riskmap-tilebench-large}
+DB=${DB:-}
+ONLY=${ONLY:-}
 MIN_BUILDINGS=${MIN_BUILDINGS:-20}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/tilebench.XXXXXX)
-BIN=$WORK/riskmap
+BUILD=${BIN:-}
+BIN=${BIN:-$WORK/riskmap}
 URL=http://127.0.0.1:$PORT
 SERVER=
 
@@ -53,7 +63,9 @@ stop_server() {
 trap 'stop_server; rm -rf "$WORK"' EXIT
 
 start_server() { # cache MiB
-	"$BIN" serve --addr "127.0.0.1:$PORT" --data "$DATA" --profile large \
+	local store=(--data "$DATA")
+	if [ -n "$DB" ]; then store=(--db "$DB"); fi
+	"$BIN" serve --addr "127.0.0.1:$PORT" "${store[@]}" --profile large \
 		--tile-cache-mb "$1" --timeout 10m --log-level warn >"$WORK/server.log" 2>&1 &
 	SERVER=$!
 	for _ in $(seq 1 1800); do
@@ -65,8 +77,10 @@ start_server() { # cache MiB
 	exit 1
 }
 
-echo "== build"
-(cd "$ROOT" && go build -o "$BIN" ./cmd/riskmap)
+if [ -z "$BUILD" ]; then
+	echo "== build"
+	(cd "$ROOT" && go build -o "$BIN" ./cmd/riskmap)
+fi
 
 echo "== start (cold: --tile-cache-mb 0)"
 start_server 0
@@ -139,21 +153,39 @@ EOF
 # CPU time (user + system) the server has used, in clock ticks
 server_cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 
+# pid and CPU ticks of every backend connected to the database, one a line
+db_cpu() {
+	[ -n "$DB" ] || return 0
+	psql "$DB" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()" |
+		while read -r pid; do
+			[ -r "/proc/$pid/stat" ] && awk -v p="$pid" '{print p, $14 + $15}' "/proc/$pid/stat"
+		done
+}
+
 run() { # label list duration
 	echo "== $1"
 	local before after
+	db_cpu >"$WORK/db.before"
 	before=$(server_cpu)
 	TILE_LIST=$WORK/$2.txt wrk -t2 -c16 -d"$3"s --timeout 10s -s "$WORK/list.lua" "$URL" | tee "$WORK/wrk.out" | grep RESULT
 	after=$(server_cpu)
+	db_cpu >"$WORK/db.after"
 	# the server's own CPU per tile: what the tiles cost, whoever else
 	# shares the machine
 	awk -v t="$(getconf CLK_TCK)" -v c=$((after - before)) '/^RESULT/ {printf "SERVER CPU %.2f ms per tile (%.1f s over %d requests)\n", c / t * 1000 / $11, c / t, $11}' "$WORK/wrk.out"
+	if [ -n "$DB" ]; then
+		# backends that started during the run count from zero
+		awk -v t="$(getconf CLK_TCK)" 'FILENAME ~ /before$/ {b[$1] = $2; next} FILENAME ~ /after$/ {c += $2 - b[$1]; next}
+			/^RESULT/ {printf "DATABASE CPU %.2f ms per tile (%.1f s over %d requests, its backends)\n", c / t * 1000 / $11, c / t, $11}' \
+			"$WORK/db.before" "$WORK/db.after" "$WORK/wrk.out"
+	fi
 	echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 run "cold z13-z15 buildings" buildings "$DURATION"
 run "cold mixed z10-z15, 4 layers" mixed "$DURATION"
 stop_server
+[ "$ONLY" = cold ] && exit 0
 
 echo "== restart (cached: --tile-cache-mb 2048)"
 start_server 2048

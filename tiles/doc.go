@@ -3,8 +3,9 @@
 // and caches rendered tiles in memory.
 //
 // One path serves every store: tiles are built in Go from layers.View
-// (features lent by the embedded store, copies from PostGIS), so the
-// embedded store and PostGIS give the same tiles.
+// (features lent by the embedded store, and by PostGIS decoded into
+// buffers reused row to row), so the embedded store and PostGIS give the
+// same tiles.
 //
 // # Tiles
 //

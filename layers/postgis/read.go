@@ -23,25 +23,8 @@ func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Featur
 	if err != nil {
 		return err
 	}
-	var w where
-	// without a limit the exact bounds are checked here, on the decoded
-	// geometries; with one the database must count exactly
-	narrow := q.HasBBox() && q.Limit <= 0
-	switch {
-	case narrow:
-		w.overlap(q.BBox)
-	case q.HasBBox():
-		w.bbox(q.BBox)
-	}
-	w.filters(t.layer, q.Filters)
-	if q.AfterID > 0 {
-		w.add("id > " + w.arg(q.AfterID))
-	}
-	sql := "SELECT " + t.selectList + " FROM " + t.name + w.String() + " ORDER BY id"
-	if q.Limit > 0 {
-		sql += " LIMIT " + w.arg(int64(q.Limit))
-	}
-	rows, err := s.pool.Query(ctx, sql, w.args...)
+	sql, args, narrow := t.selectSQL(q)
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return wrap(ctx, "query "+q.Layer, err)
 	}
@@ -69,6 +52,32 @@ func (s *Store) Query(ctx context.Context, q layers.Query, fn func(layers.Featur
 	}
 	return wrap(ctx, "query "+q.Layer, rows.Err())
 }
+
+// selectSQL returns the SELECT of t's selectList for q, in id order, and
+// its arguments. narrow says the bbox is only the index's (a superset):
+// without a limit the exact bounds are checked by the caller on the
+// geometries it decodes anyway; with one the database must count exactly.
+func (t *table) selectSQL(q layers.Query) (sql string, args []any, narrow bool) {
+	var w where
+	narrow = q.HasBBox() && q.Limit <= 0
+	switch {
+	case narrow:
+		w.overlap(q.BBox)
+	case q.HasBBox():
+		w.bbox(q.BBox)
+	}
+	w.filters(t.layer, q.Filters)
+	if q.AfterID > 0 {
+		w.add("id > " + w.arg(q.AfterID))
+	}
+	sql = "SELECT " + t.selectList + " FROM " + t.name + w.String() + orderByID
+	if q.Limit > 0 {
+		sql += " LIMIT " + w.arg(int64(q.Limit))
+	}
+	return sql, w.args, narrow
+}
+
+const orderByID = " ORDER BY id"
 
 // Count returns how many features match q's bbox and filters.
 func (s *Store) Count(ctx context.Context, q layers.Query) (int, error) {

@@ -18,6 +18,7 @@ type table struct {
 	layer      *layers.Layer
 	name       string // quoted table name
 	fields     []layers.Field
+	cols       []column // the fields as View decodes them
 	copyCols   []string // id, geom, fields…
 	selectList string   // id, ST_AsBinary(geom), fields…
 	upsertSQL  string   // one row, ON CONFLICT replace
@@ -38,6 +39,14 @@ func newTable(l *layers.Layer) *table {
 		vals = append(vals, fmt.Sprintf("$%d", i+3))
 		set = append(set, c+" = EXCLUDED."+c)
 		t.copyCols = append(t.copyCols, f.Name)
+		col := column{name: f.Name, typ: f.Type}
+		if f.Type == layers.Enum {
+			for _, v := range f.Values {
+				col.codes = append(col.codes, v.Code)
+				col.boxed = append(col.boxed, v.Code)
+			}
+		}
+		t.cols = append(t.cols, col)
 	}
 	colList := strings.Join(cols, ", ")
 	t.selectList = strings.Join(sel, ", ")
