@@ -20,6 +20,8 @@ func TestStatic(t *testing.T) {
 		path, typ, body, cache string
 	}{
 		{"/", "text/html", `<script type="module" src="/static/js/app.js">`, "no-cache"},
+		// MapLibre fetched and compiled alongside the page's modules
+		{"/", "text/html", `<link rel="modulepreload" href="/static/vendor/maplibre-gl.mjs">`, "no-cache"},
 		{"/static/js/app.js", "text/javascript", "import('../vendor/maplibre-gl.mjs')", "no-cache"},
 		{"/static/js/i18n.js", "text/javascript", "巴南区安全风险一张图", "no-cache"},
 		{"/static/app.css", "text/css", "#panel", "no-cache"},

@@ -56,19 +56,33 @@ function msg(text) {
 
 async function boot() {
   app.i18n = new I18n(app.state.lang);
-  // MapLibre (1.1 MB) loads while the layer list and the analyses come
+  // MapLibre (1.1 MB, modulepreloaded by the page) loads while the layer
+  // list and the analyses come; the map starts as soon as MapLibre and
+  // the layer list are there, the panel when the analyses are too
   const maplibre = import('../vendor/maplibre-gl.mjs').catch(() => null);
-  const [cr, ar] = await Promise.all([api('/api/collections'), api('/api/analyses')]);
+  const analyses = api('/api/analyses');
+  const cr = await api('/api/collections');
   if (!cr.ok) {
     $('#panel').innerHTML = `<p class="err">${esc(app.i18n.s('loadError'))} /api/collections: ${esc(errText(cr))}</p>`;
     return;
   }
   app.cols = cr.data.collections;
   for (const c of app.cols) app.byID[c.id] = c;
+  if (!app.state.layers) app.state.layers = style.DEFAULT_ON.filter((id) => app.byID[id]);
+  const mapped = maplibre.then((ml) => {
+    app.ml = ml;
+    performance.mark('riskmap:maplibre');
+    if (!ml) {
+      msg(app.i18n.s('noMaplibre'));
+      document.body.dataset.ready = 'nomap';
+      return;
+    }
+    initMap();
+  });
+
+  const ar = await analyses;
   app.analyses = ar.ok ? ar.data.analyses : [];
   for (const a of app.analyses) for (const r of a.rules || []) app.rules[r.id] = r;
-  if (!app.state.layers) app.state.layers = style.DEFAULT_ON.filter((id) => app.byID[id]);
-
   $('#lang').onclick = () => {
     app.state.lang = app.state.lang === 'en' ? 'zh' : 'en';
     app.i18n = new I18n(app.state.lang);
@@ -85,29 +99,38 @@ async function boot() {
     syncLayers();
     render();
   });
-
   render();
-  app.ml = await maplibre;
-  performance.mark('riskmap:maplibre');
-  if (!app.ml) {
-    msg(app.i18n.s('noMaplibre'));
-    document.body.dataset.ready = 'nomap';
-    return;
-  }
-  initMap();
+  await mapped;
 }
 
 // ---------- the map ----------
 
 function initMap() {
   const { ml, state } = app;
-  const base = { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0f2' } }] };
-  const map = new ml.Map({
-    container: 'map', style: state.basemap || base,
-    center: [state.view.lon, state.view.lat], zoom: state.view.zoom, maxZoom: 19,
+  // the worker (0.5 MB, it fetches and parses the tiles) starts loading
+  // now, not after the WebGL context, which takes the main thread for a
+  // while in a software renderer
+  ml.prewarm();
+  const ours = style.mapStyle(app.cols, new Set(state.layers), style.isoDay(new Date()), location.origin);
+  app.styleLayers = ours.byCol;
+  // undefined where a layer has none: MapLibre's setFilter ignores a
+  // filter equal to the layer's own, but null for undefined is a change,
+  // which makes it parse the layer's tiles again
+  for (const l of ours.style.layers) app.baseFilters[l.id] = l.filter;
+  const tb = app.byID.towns && app.byID.towns.extent && app.byID.towns.extent.spatial.bbox[0];
+  const fit = FIT && tb ? [[tb[0], tb[1]], [tb[2], tb[3]]] : null;
+  const opts = {
+    container: 'map', style: state.basemap || ours.style, maxZoom: 19,
+    // no fade-in of labels: the first view is drawn once, at once
+    fadeDuration: 0,
     attributionControl: { compact: true, customAttribution: 'riskmap · 巴南区演示数据 demo data' },
-  });
+  };
+  if (fit && !state.basemap) Object.assign(opts, { bounds: fit, fitBoundsOptions: { padding: 10 } });
+  else Object.assign(opts, { center: [state.view.lon, state.view.lat], zoom: state.view.zoom });
+  const map = new ml.Map(opts);
+  performance.mark('riskmap:map'); // the WebGL context is there
   app.map = map;
+  map.once('style.load', () => performance.mark('riskmap:style'));
   map.addControl(new ml.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new ml.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('error', (e) => {
@@ -115,11 +138,15 @@ function initMap() {
     app.mapErrors.push(m || String(e && e.type));
     if (/style|basemap/i.test(m) && state.basemap) msg(`${app.i18n.s('loadError')}: ${state.basemap}`);
   });
+  // load: the style and the first view's tiles are loaded, and drawn once
   map.on('load', () => {
     performance.mark('riskmap:map-load');
-    const tb = app.byID.towns && app.byID.towns.extent && app.byID.towns.extent.spatial.bbox[0];
-    if (FIT && tb) map.fitBounds([[tb[0], tb[1]], [tb[2], tb[3]]], { padding: 10, animate: false });
-    addLayers();
+    if (state.basemap) {
+      // a basemap's style: fit the district and add our layers over it
+      if (fit) map.fitBounds(fit, { padding: 10, animate: false });
+      addLayers(ours.style);
+    }
+    viewChanged();
     syncLayers();
     render();
     map.once('idle', () => {
@@ -127,12 +154,7 @@ function initMap() {
       document.body.dataset.ready = '1';
     });
   });
-  map.on('moveend', () => {
-    const c = map.getCenter();
-    state.view = { zoom: map.getZoom(), lat: c.lat, lon: c.lng };
-    setHash();
-    scheduleCounts();
-  });
+  map.on('moveend', viewChanged);
   map.on('click', onMapClick);
   map.on('mousemove', (e) => {
     const hit = map.queryRenderedFeatures(e.point, { layers: clickable() }).length > 0;
@@ -140,30 +162,18 @@ function initMap() {
   });
 }
 
-function addLayers() {
-  const map = app.map;
-  const today = style.isoDay(new Date());
-  const cols = [...app.cols].sort((a, b) => style.order(a.id) - style.order(b.id));
-  for (const c of cols) {
-    const point = (c.geometry || []).length === 1 && c.geometry[0] === 'Point';
-    const src = { type: 'vector', tiles: [`${location.origin}/tiles/${c.id}/{z}/{x}/{y}.mvt`], minzoom: point ? 0 : Math.min(c.minzoom || 0, 14), maxzoom: 16 };
-    const bb = c.extent && c.extent.spatial.bbox[0];
-    if (bb) src.bounds = [bb[0] - 0.01, bb[1] - 0.01, bb[2] + 0.01, bb[3] + 0.01];
-    map.addSource('s:' + c.id, src);
-    app.styleLayers[c.id] = [];
-    for (const l of style.styleLayers(c, today)) {
-      map.addLayer(l);
-      app.styleLayers[c.id].push(l.id);
-      app.baseFilters[l.id] = l.filter || null;
-    }
-  }
-  map.addSource('overlay', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-  map.addLayer({ id: 'overlay:fill', type: 'fill', source: 'overlay', filter: ['==', ['geometry-type'], 'Polygon'],
-    paint: { 'fill-color': ['coalesce', ['get', 'color'], '#6a1b9a'], 'fill-opacity': 0.55, 'fill-outline-color': '#4a148c' } });
-  map.addLayer({ id: 'overlay:line', type: 'line', source: 'overlay', filter: ['==', ['geometry-type'], 'LineString'],
-    paint: { 'line-color': ['coalesce', ['get', 'color'], '#333'], 'line-width': 2.5, 'line-dasharray': [2, 1] } });
-  map.addLayer({ id: 'overlay:point', type: 'circle', source: 'overlay', filter: ['==', ['geometry-type'], 'Point'],
-    paint: { 'circle-color': ['coalesce', ['get', 'color'], '#000'], 'circle-radius': ['coalesce', ['get', 'r'], 6], 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+// viewChanged keeps the view in the hash and the counts in view.
+function viewChanged() {
+  const c = app.map.getCenter();
+  app.state.view = { zoom: app.map.getZoom(), lat: c.lat, lon: c.lng };
+  setHash();
+  scheduleCounts();
+}
+
+// addLayers adds our sources and layers over a basemap's style.
+function addLayers(ours) {
+  for (const [id, src] of Object.entries(ours.sources)) app.map.addSource(id, src);
+  for (const l of ours.layers) app.map.addLayer(l);
 }
 
 function setOverlay(features) {

@@ -149,6 +149,55 @@ export function styleLayers(col, today) {
   return out;
 }
 
+// source is the vector tile source of a collection: its tiles, with the
+// points from zoom 0 (the H3 heat), other layers from their minzoom (so a
+// layer drawn only when zoomed in asks for no tile at district zoom), and
+// the layer's extent, so that no tile is asked for outside it.
+export function source(col, origin) {
+  const point = (col.geometry || []).length === 1 && col.geometry[0] === 'Point';
+  const src = { type: 'vector', tiles: [`${origin}/tiles/${col.id}/{z}/{x}/{y}.mvt`], minzoom: point ? 0 : Math.min(col.minzoom || 0, 14), maxzoom: 16 };
+  const bb = col.extent && col.extent.spatial.bbox[0];
+  if (bb) src.bounds = [bb[0] - 0.01, bb[1] - 0.01, bb[2] + 0.01, bb[3] + 0.01];
+  return src;
+}
+
+// The overlay: what the page draws itself (what-if gaps, dispatch lines),
+// on top of every layer.
+const OVERLAY = [
+  { id: 'overlay:fill', type: 'fill', source: 'overlay', filter: ['==', ['geometry-type'], 'Polygon'],
+    paint: { 'fill-color': ['coalesce', ['get', 'color'], '#6a1b9a'], 'fill-opacity': 0.55, 'fill-outline-color': '#4a148c' } },
+  { id: 'overlay:line', type: 'line', source: 'overlay', filter: ['==', ['geometry-type'], 'LineString'],
+    paint: { 'line-color': ['coalesce', ['get', 'color'], '#333'], 'line-width': 2.5, 'line-dasharray': [2, 1] } },
+  { id: 'overlay:point', type: 'circle', source: 'overlay', filter: ['==', ['geometry-type'], 'Point'],
+    paint: { 'circle-color': ['coalesce', ['get', 'color'], '#000'], 'circle-radius': ['coalesce', ['get', 'r'], 6], 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
+];
+
+// mapStyle returns the map's whole style at once: a source and the
+// layers of every collection in drawing order (those of the ids in `on`
+// visible, the others hidden) and the overlay, so that the map asks for
+// the first view's tiles as soon as it is created, not after a first
+// frame of an empty style. byCol lists each collection's layer ids. On a
+// basemap style the page adds these sources and layers when the basemap
+// has loaded. No background layer: the map's container has the colour
+// (app.css), and the first frame has no shader to compile, which in a
+// software renderer (SwiftShader) takes as long as the tiles.
+export function mapStyle(cols, on, today, origin) {
+  const style = { version: 8, sources: {}, layers: [] };
+  const byCol = {};
+  for (const c of [...cols].sort((a, b) => order(a.id) - order(b.id))) {
+    style.sources['s:' + c.id] = source(c, origin);
+    byCol[c.id] = [];
+    for (const l of styleLayers(c, today)) {
+      if (on.has(c.id)) l.layout = { ...l.layout, visibility: 'visible' };
+      style.layers.push(l);
+      byCol[c.id].push(l.id);
+    }
+  }
+  style.sources.overlay = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
+  style.layers.push(...OVERLAY.map((l) => ({ ...l })));
+  return { style, byCol };
+}
+
 // legend returns [{color, label, shape}] for a collection in lang ('zh'
 // or 'en'): one entry per coloured enum value, or the layer's colour.
 export function legend(col, lang, extra = {}) {
