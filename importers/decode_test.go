@@ -3,6 +3,7 @@ package importers_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -234,12 +235,41 @@ func FuzzGeoJSON(f *testing.F) {
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"a":1}}]}`))
 	f.Add([]byte(`[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]},"properties":null}]`))
 	f.Add([]byte(`{"type":"Feature","geometry":null,"properties":{}}`))
+	f.Add([]byte(`{"name":"a \" ] }","features":[{"type":"Feature","properties":{"s":"[{\\"},"geometry":null} , 7 ,"x", [1,{}] ],"bbox":[1,2,3,4]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// what encoding/json says of the input: a valid array, or an
+		// object with one features array, must not be a syntax error,
+		// and every element must come out as a record or a record error
+		want := -1
+		var top any
+		if json.Unmarshal(b, &top) == nil {
+			switch x := top.(type) {
+			case []any:
+				want = len(x)
+			case map[string]any:
+				typ, hasType := x["type"]
+				if fs, ok := x["features"].([]any); ok && bytes.Count(b, []byte(`"features"`)) == 1 && (!hasType || typ == "FeatureCollection") {
+					want = len(fs)
+				}
+			}
+		}
 		d := importers.NewGeoJSON(bytes.NewReader(b), "f")
+		got := 0
 		for range 1000 {
-			if _, err := d.Next(); err != nil && (errors.Is(err, io.EOF) || errors.Is(err, importers.ErrSyntax)) {
+			_, err := d.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if errors.Is(err, importers.ErrSyntax) {
+				if want >= 0 {
+					t.Fatalf("valid JSON with %d features: %v", want, err)
+				}
 				return
 			}
+			got++
+		}
+		if want >= 0 && got != want {
+			t.Fatalf("%d records, want %d", got, want)
 		}
 	})
 }
