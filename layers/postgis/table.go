@@ -19,6 +19,7 @@ type table struct {
 	name       string // quoted table name
 	fields     []layers.Field
 	copyCols   []string // id, geom, fields…
+	copyList   string   // copyCols quoted, for COPY … FROM STDIN
 	selectList string   // id, ST_AsBinary(geom), fields…
 	upsertSQL  string   // one row, ON CONFLICT replace
 	mergeSQL   string   // %s = staging table: INSERT … SELECT … ON CONFLICT replace
@@ -40,6 +41,7 @@ func newTable(l *layers.Layer) *table {
 		t.copyCols = append(t.copyCols, f.Name)
 	}
 	colList := strings.Join(cols, ", ")
+	t.copyList = colList
 	t.selectList = strings.Join(sel, ", ")
 	conflict := " ON CONFLICT (id) DO UPDATE SET " + strings.Join(set, ", ")
 	t.upsertSQL = "INSERT INTO " + t.name + " (" + colList + ") VALUES (" + strings.Join(vals, ", ") + ")" + conflict
