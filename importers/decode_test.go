@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/paulmach/orb"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -318,4 +321,29 @@ func FuzzShapefile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGeoJSONChunks reads the same document whole, a byte at a time and
+// with a feature larger than the decoder's 64 KiB buffer: the scanner's
+// refills must not change what comes out.
+func TestGeoJSONChunks(t *testing.T) {
+	var ring strings.Builder
+	for i := range 6000 {
+		fmt.Fprintf(&ring, "[%d.123456789,29.4],", 106+i%2)
+	}
+	doc := `{"type":"FeatureCollection","name":"a \"quoted\" ] name","features":[
+		{"type":"Feature","id":"a\\\"]}","geometry":{"type":"Point","coordinates":[106.5,29.4]},"properties":{"s":"{[\\\\"}},
+		{"type":"Feature","geometry":{"type":"LineString","coordinates":[` + ring.String() + `[106,29.4]]},"properties":{"n":1e3}}
+	],"bbox":[1,2,3,4]}`
+	whole, err := readAll(t, importers.NewGeoJSON(strings.NewReader(doc), "f"))
+	if err != nil || len(whole) != 2 {
+		t.Fatalf("whole: %d records, %v", len(whole), err)
+	}
+	if whole[0].ID != `a\"]}` || whole[0].Props["s"] != `{[\\` || len(whole[1].Geometry.(orb.LineString)) != 6001 {
+		t.Fatalf("records %v %v", whole[0], whole[1].Props)
+	}
+	bytewise, err := readAll(t, importers.NewGeoJSON(iotest.OneByteReader(strings.NewReader(doc)), "f"))
+	if err != nil || !reflect.DeepEqual(whole, bytewise) {
+		t.Fatalf("a byte at a time: %v, same %v", err, reflect.DeepEqual(whole, bytewise))
+	}
 }
