@@ -3,10 +3,14 @@ package importers_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/paulmach/orb"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -234,12 +238,41 @@ func FuzzGeoJSON(f *testing.F) {
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"a":1}}]}`))
 	f.Add([]byte(`[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]},"properties":null}]`))
 	f.Add([]byte(`{"type":"Feature","geometry":null,"properties":{}}`))
+	f.Add([]byte(`{"name":"a \" ] }","features":[{"type":"Feature","properties":{"s":"[{\\"},"geometry":null} , 7 ,"x", [1,{}] ],"bbox":[1,2,3,4]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// what encoding/json says of the input: a valid array, or an
+		// object with one features array, must not be a syntax error,
+		// and every element must come out as a record or a record error
+		want := -1
+		var top any
+		if json.Unmarshal(b, &top) == nil {
+			switch x := top.(type) {
+			case []any:
+				want = len(x)
+			case map[string]any:
+				typ, hasType := x["type"]
+				if fs, ok := x["features"].([]any); ok && bytes.Count(b, []byte(`"features"`)) == 1 && (!hasType || typ == "FeatureCollection") {
+					want = len(fs)
+				}
+			}
+		}
 		d := importers.NewGeoJSON(bytes.NewReader(b), "f")
+		got := 0
 		for range 1000 {
-			if _, err := d.Next(); err != nil && (errors.Is(err, io.EOF) || errors.Is(err, importers.ErrSyntax)) {
+			_, err := d.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if errors.Is(err, importers.ErrSyntax) {
+				if want >= 0 {
+					t.Fatalf("valid JSON with %d features: %v", want, err)
+				}
 				return
 			}
+			got++
+		}
+		if want >= 0 && got != want {
+			t.Fatalf("%d records, want %d", got, want)
 		}
 	})
 }
@@ -288,4 +321,29 @@ func FuzzShapefile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGeoJSONChunks reads the same document whole, a byte at a time and
+// with a feature larger than the decoder's 64 KiB buffer: the scanner's
+// refills must not change what comes out.
+func TestGeoJSONChunks(t *testing.T) {
+	var ring strings.Builder
+	for i := range 6000 {
+		fmt.Fprintf(&ring, "[%d.123456789,29.4],", 106+i%2)
+	}
+	doc := `{"type":"FeatureCollection","name":"a \"quoted\" ] name","features":[
+		{"type":"Feature","id":"a\\\"]}","geometry":{"type":"Point","coordinates":[106.5,29.4]},"properties":{"s":"{[\\\\"}},
+		{"type":"Feature","geometry":{"type":"LineString","coordinates":[` + ring.String() + `[106,29.4]]},"properties":{"n":1e3}}
+	],"bbox":[1,2,3,4]}`
+	whole, err := readAll(t, importers.NewGeoJSON(strings.NewReader(doc), "f"))
+	if err != nil || len(whole) != 2 {
+		t.Fatalf("whole: %d records, %v", len(whole), err)
+	}
+	if whole[0].ID != `a\"]}` || whole[0].Props["s"] != `{[\\` || len(whole[1].Geometry.(orb.LineString)) != 6001 {
+		t.Fatalf("records %v %v", whole[0], whole[1].Props)
+	}
+	bytewise, err := readAll(t, importers.NewGeoJSON(iotest.OneByteReader(strings.NewReader(doc)), "f"))
+	if err != nil || !reflect.DeepEqual(whole, bytewise) {
+		t.Fatalf("a byte at a time: %v, same %v", err, reflect.DeepEqual(whole, bytewise))
+	}
 }

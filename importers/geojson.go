@@ -16,26 +16,26 @@ import (
 
 // geojsonDecoder streams the features of a GeoJSON FeatureCollection (or a
 // bare array of features, or a single Feature) without reading the file
-// whole.
+// whole: a scanner cuts each feature's bytes out of the stream by bracket
+// matching, and fastjson parses them in one pass.
 type geojsonDecoder struct {
 	file   string
-	dec    *json.Decoder
+	sc     jsonScanner
 	n      int
 	state  int // 0 start, 1 in features array, 2 after the array, 3 done
 	array  bool
+	first  bool     // no element or member read yet at this level
 	single []Record // a lone Feature or geometry, yielded once
 	p      fastjson.Parser
 }
 
 // NewGeoJSON decodes a GeoJSON document from r; file names it in errors.
 func NewGeoJSON(r io.Reader, file string) Decoder {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<16))
-	dec.UseNumber()
-	return &geojsonDecoder{file: file, dec: dec}
+	return &geojsonDecoder{file: file, sc: jsonScanner{r: r, buf: make([]byte, 1<<16)}}
 }
 
 func (d *geojsonDecoder) syntax(err error) error {
-	return fmt.Errorf("%s: byte %d: %w: %v", d.file, d.dec.InputOffset(), ErrSyntax, err)
+	return fmt.Errorf("%s: byte %d: %w: %v", d.file, d.sc.offset(), ErrSyntax, err)
 }
 
 func (d *geojsonDecoder) Next() (Record, error) {
@@ -46,23 +46,42 @@ func (d *geojsonDecoder) Next() (Record, error) {
 				return Record{}, err
 			}
 		case 1:
-			if d.dec.More() {
-				var raw json.RawMessage
-				if err := d.dec.Decode(&raw); err != nil {
-					return Record{}, d.syntax(err)
-				}
-				d.n++
-				return parseFeature(&d.p, raw, d.file, fmt.Sprintf("feature %d", d.n), d.n)
+			c, ok := d.sc.peek()
+			if !ok {
+				return Record{}, d.syntax(d.sc.eof())
 			}
-			if _, err := d.dec.Token(); err != nil { // ]
+			if c == ']' {
+				d.sc.pos++
+				d.state = 2
+				if d.array {
+					d.state = 3
+				}
+				continue
+			}
+			if !d.first {
+				if c != ',' {
+					return Record{}, d.syntax(fmt.Errorf("want , or ] after a feature, found %q", c))
+				}
+				d.sc.pos++
+				if _, ok := d.sc.peek(); !ok {
+					return Record{}, d.syntax(d.sc.eof())
+				}
+			}
+			d.first = false
+			at := d.sc.offset()
+			raw, err := d.sc.value()
+			if err != nil {
 				return Record{}, d.syntax(err)
 			}
-			d.state = 2
-			if d.array {
-				d.state = 3
+			v, err := d.p.ParseBytes(raw)
+			if err != nil {
+				return Record{}, fmt.Errorf("%s: byte %d: %w: %v", d.file, at, ErrSyntax, err)
 			}
+			d.n++
+			return featureRecord(v, d.file, "feature "+strconv.Itoa(d.n), d.n)
 		case 2: // remaining members of the collection object
-			if err := d.skipMembers(); err != nil {
+			d.first = false // after the features member
+			if err := d.members(nil); err != nil {
 				return Record{}, err
 			}
 			d.state = 3
@@ -79,46 +98,27 @@ func (d *geojsonDecoder) Next() (Record, error) {
 
 // start reads up to the first feature.
 func (d *geojsonDecoder) start() error {
-	tok, err := d.dec.Token()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: %w: empty file", d.file, ErrSyntax)
+	c, ok := d.sc.peek()
+	if !ok {
+		if err := d.sc.eof(); err != io.ErrUnexpectedEOF {
+			return d.syntax(err)
 		}
-		return d.syntax(err)
+		return fmt.Errorf("%s: %w: empty file", d.file, ErrSyntax)
 	}
-	switch tok {
-	case json.Delim('['):
+	d.first = true
+	switch c {
+	case '[':
+		d.sc.pos++
 		d.array, d.state = true, 1
 		return nil
-	case json.Delim('{'):
+	case '{':
+		d.sc.pos++
 	default:
 		return fmt.Errorf("%s: %w: not a GeoJSON object or array", d.file, ErrSyntax)
 	}
 	members := map[string]json.RawMessage{}
-	for d.dec.More() {
-		key, err := d.dec.Token()
-		if err != nil {
-			return d.syntax(err)
-		}
-		k, _ := key.(string)
-		if k == "features" {
-			if t, err := d.dec.Token(); err != nil || t != json.Delim('[') {
-				return fmt.Errorf("%s: %w: \"features\" is not an array", d.file, ErrSyntax)
-			}
-			if typ, ok := members["type"]; ok && string(typ) != `"FeatureCollection"` {
-				return fmt.Errorf("%s: %w: type %s with a features member", d.file, ErrSyntax, typ)
-			}
-			d.state = 1
-			return nil
-		}
-		var v json.RawMessage
-		if err := d.dec.Decode(&v); err != nil {
-			return d.syntax(err)
-		}
-		members[k] = v
-	}
-	if _, err := d.dec.Token(); err != nil { // }
-		return d.syntax(err)
+	if err := d.members(members); err != nil || d.state == 1 {
+		return err
 	}
 	d.state = 3
 	whole, err := json.Marshal(members)
@@ -148,20 +148,212 @@ func (d *geojsonDecoder) start() error {
 	return nil
 }
 
-func (d *geojsonDecoder) skipMembers() error {
-	for d.dec.More() {
-		if _, err := d.dec.Token(); err != nil {
+// members reads the members of the top-level object up to its closing
+// brace, keeping them in keep (when not nil), or up to the features array
+// when keep is not nil: then it sets state 1 and returns.
+func (d *geojsonDecoder) members(keep map[string]json.RawMessage) error {
+	for {
+		c, ok := d.sc.peek()
+		if !ok {
+			return d.syntax(d.sc.eof())
+		}
+		if c == '}' {
+			d.sc.pos++
+			return nil
+		}
+		if !d.first {
+			if c != ',' {
+				return d.syntax(fmt.Errorf("want , or } after a member, found %q", c))
+			}
+			d.sc.pos++
+			if c, ok = d.sc.peek(); !ok {
+				return d.syntax(d.sc.eof())
+			}
+		}
+		d.first = false
+		if c != '"' {
+			return d.syntax(fmt.Errorf("want a member name, found %q", c))
+		}
+		raw, err := d.sc.value()
+		if err != nil {
 			return d.syntax(err)
 		}
-		var v json.RawMessage
-		if err := d.dec.Decode(&v); err != nil {
+		var k string
+		if err := json.Unmarshal(raw, &k); err != nil {
 			return d.syntax(err)
 		}
+		if c, ok = d.sc.peek(); !ok || c != ':' {
+			return d.syntax(fmt.Errorf("want : after member name %q", k))
+		}
+		d.sc.pos++
+		if _, ok := d.sc.peek(); !ok {
+			return d.syntax(d.sc.eof())
+		}
+		if k == "features" && keep != nil {
+			if c, _ := d.sc.peek(); c != '[' {
+				return fmt.Errorf("%s: %w: \"features\" is not an array", d.file, ErrSyntax)
+			}
+			if typ, ok := keep["type"]; ok && string(typ) != `"FeatureCollection"` {
+				return fmt.Errorf("%s: %w: type %s with a features member", d.file, ErrSyntax, typ)
+			}
+			d.sc.pos++
+			d.state, d.first = 1, true
+			return nil
+		}
+		at := d.sc.offset()
+		raw, err = d.sc.value()
+		if err != nil {
+			return d.syntax(err)
+		}
+		if !json.Valid(raw) {
+			return fmt.Errorf("%s: byte %d: %w: member %q is not valid JSON", d.file, at, ErrSyntax, k)
+		}
+		if keep != nil {
+			keep[k] = bytes.Clone(raw)
+		}
 	}
-	if _, err := d.dec.Token(); err != nil {
-		return d.syntax(err)
+}
+
+// jsonScanner cuts JSON values out of a stream without decoding them:
+// value returns the bytes of the next one by matching brackets and
+// quotes (the caller parses, and so validates, them).
+type jsonScanner struct {
+	r    io.Reader
+	buf  []byte
+	pos  int   // next unread byte
+	end  int   // end of the data in buf
+	base int64 // stream offset of buf[0]
+	err  error // the reader's error, io.EOF at the end
+}
+
+func (s *jsonScanner) offset() int64 { return s.base + int64(s.pos) }
+
+// eof is the error for input that ended early (or the reader's error).
+func (s *jsonScanner) eof() error {
+	if s.err == nil || s.err == io.EOF {
+		return io.ErrUnexpectedEOF
 	}
-	return nil
+	return s.err
+}
+
+// fill moves buf[keep:end] to the front (keep ≤ pos), grows buf when it
+// is full and reads more; it reports whether any byte came.
+func (s *jsonScanner) fill(keep int) bool {
+	if keep > 0 {
+		s.end = copy(s.buf, s.buf[keep:s.end])
+		s.pos -= keep
+		s.base += int64(keep)
+	}
+	if s.end == len(s.buf) {
+		s.buf = append(s.buf, make([]byte, len(s.buf))...)
+	}
+	for s.err == nil {
+		n, err := s.r.Read(s.buf[s.end:])
+		s.end += n
+		s.err = err
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// peek skips white space and returns the next byte without consuming it;
+// false at the end of the input.
+func (s *jsonScanner) peek() (byte, bool) {
+	for {
+		for s.pos < s.end {
+			switch c := s.buf[s.pos]; c {
+			case ' ', '\t', '\n', '\r':
+				s.pos++
+			default:
+				return c, true
+			}
+		}
+		if !s.fill(s.pos) {
+			return 0, false
+		}
+	}
+}
+
+// value consumes the value at pos (white space skipped) and returns its
+// bytes, valid until the next call.
+func (s *jsonScanner) value() ([]byte, error) {
+	start, i := s.pos, s.pos
+	depth := 0
+	inStr, esc := false, false
+	scalar := false
+	if i < s.end {
+		switch s.buf[i] {
+		case '{', '[', '"':
+		case '}', ']', ',', ':':
+			return nil, fmt.Errorf("unexpected %q", s.buf[i])
+		default:
+			scalar = true
+		}
+	}
+	for {
+		if i == s.end {
+			shift := start
+			more := s.fill(start) // moves the value to the front
+			i -= shift
+			start = 0
+			if !more {
+				if scalar && i > start {
+					break
+				}
+				return nil, s.eof()
+			}
+			continue
+		}
+		c := s.buf[i]
+		if scalar {
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == ':' || c == ']' || c == '}' {
+				break
+			}
+			i++
+			continue
+		}
+		if inStr {
+			if esc { // the byte after a backslash
+				esc = false
+				i++
+				continue
+			}
+			// the common case: plain text up to the next quote or backslash
+			j := bytes.IndexAny(s.buf[i:s.end], `"\`)
+			if j < 0 {
+				i = s.end
+				continue
+			}
+			i += j
+			if s.buf[i] == '\\' {
+				esc = true
+				i++
+				continue
+			}
+			inStr = false
+			i++
+			if depth == 0 {
+				break
+			}
+			continue
+		}
+		i++
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		}
+		if depth == 0 && (c == '}' || c == ']') {
+			break
+		}
+	}
+	s.pos = i
+	return s.buf[start:i], nil
 }
 
 // parseFeature reads one GeoJSON Feature in one pass with p (reused from
@@ -169,13 +361,19 @@ func (d *geojsonDecoder) skipMembers() error {
 // (skippable); its properties are scalars — nested objects and arrays are
 // kept as their JSON text.
 func parseFeature(p *fastjson.Parser, raw []byte, file, pos string, n int) (Record, error) {
+	v, err := p.ParseBytes(raw)
+	if err != nil {
+		rec := Record{File: file, Pos: pos, N: n, Props: map[string]any{}}
+		return rec, &RecordError{Where: rec.Where(), Err: fmt.Errorf("not a feature: %w", err)}
+	}
+	return featureRecord(v, file, pos, n)
+}
+
+// featureRecord converts a parsed GeoJSON Feature.
+func featureRecord(v *fastjson.Value, file, pos string, n int) (Record, error) {
 	rec := Record{File: file, Pos: pos, N: n, Props: map[string]any{}}
 	bad := func(field string, err error) (Record, error) {
 		return rec, &RecordError{Where: rec.Where(), Field: field, Err: err}
-	}
-	v, err := p.ParseBytes(raw)
-	if err != nil {
-		return bad("", fmt.Errorf("not a feature: %w", err))
 	}
 	if v.Type() != fastjson.TypeObject {
 		return bad("", fmt.Errorf("not a feature: a JSON %s", v.Type()))

@@ -84,15 +84,20 @@ func Import(ctx context.Context, st layers.Store, layer *layers.Layer, dec Decod
 		rep.Duration = time.Since(start)
 		return rep, err
 	}
-	// the record number of every id so far: 12 bytes of payload a record,
-	// the only memory an import holds that grows with the file
-	seen := map[int64]int32{}
+	// the record number of every id so far: 2–3 bytes a record when the
+	// ids ascend, the only memory an import holds that grows with the file
+	var seen idSet
+	// the features are normalised and their ids checked already
+	write := w.Write
+	if nw, ok := w.(layers.NormalizedWriter); ok {
+		write = nw.WriteNormalized
+	}
 	batch := make([]layers.Feature, 0, opt.BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := w.Write(ctx, batch); err != nil {
+		if err := write(ctx, batch); err != nil {
 			return err
 		}
 		rep.Written += len(batch)
@@ -116,10 +121,8 @@ func Import(ctx context.Context, st layers.Store, layer *layers.Layer, dec Decod
 			f, err = m.feature(rec)
 		}
 		if err == nil {
-			if prev, dup := seen[f.ID]; dup {
+			if prev, dup := seen.add(f.ID, int32(rec.N)); dup {
 				err = &RecordError{Where: rec.Where(), Field: opt.IDField, Err: fmt.Errorf("id %d repeats record %d", f.ID, prev)}
-			} else {
-				seen[f.ID] = int32(rec.N)
 			}
 		}
 		if err != nil {

@@ -18,6 +18,16 @@ type BulkWriter interface {
 	Rollback(ctx context.Context) error
 }
 
+// NormalizedWriter is implemented by bulk writers that can take features
+// their caller has already passed through the layer's Normalize (an
+// import does, to name bad records by line) without validating and copying
+// them again. The caller passes nothing else, and no id twice in one
+// call; the store's own constraints still apply. Like Write, it does not
+// keep fs.
+type NormalizedWriter interface {
+	WriteNormalized(ctx context.Context, fs []Feature) error
+}
+
 // BeginBulk starts an atomic import into st: the store's own Bulk when it
 // has one, else a writer that gathers everything for a single Upsert.
 func BeginBulk(ctx context.Context, st Store, layer string) (BulkWriter, error) {

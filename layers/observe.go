@@ -161,6 +161,14 @@ type observedBulk struct {
 	layer string
 }
 
+// WriteNormalized passes normalised features on (see NormalizedWriter).
+func (b *observedBulk) WriteNormalized(ctx context.Context, fs []Feature) error {
+	if w, ok := b.BulkWriter.(NormalizedWriter); ok {
+		return w.WriteNormalized(ctx, fs)
+	}
+	return b.BulkWriter.Write(ctx, fs)
+}
+
 func (b *observedBulk) Commit(ctx context.Context) error {
 	if err := b.BulkWriter.Commit(ctx); err != nil {
 		return err

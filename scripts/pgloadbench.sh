@@ -4,11 +4,13 @@
 #
 #   scripts/pgloadbench.sh            # from the module root; RUNS=3 by default
 #   RUNS=5 WORK=/tmp/plb scripts/pgloadbench.sh
+#   PARTS=b DB_PREFIX=imports_bench scripts/pgloadbench.sh   # the point files only
 #
 # Needs: go, psql and ogr2ogr (gdal-bin), /usr/bin/time, awk, a PostgreSQL with
 # PostGIS reachable as PGURL (default postgres://postgres@127.0.0.1:5432, trust
-# auth). It creates the databases riskmap_pg_bench_rm and riskmap_pg_bench_ogr,
-# recreates them before every run and drops them at the end.
+# auth). It creates the databases ${DB_PREFIX}_rm and ${DB_PREFIX}_ogr
+# (DB_PREFIX=riskmap_pg_bench by default), recreates them before every run
+# and drops them at the end. PARTS (default "ab") picks the parts below.
 #
 # a) the large profile: `riskmap fixtures --profile large` writes its 13 layers
 #    as GeoJSON; each run loads all 13 files into an empty database with
@@ -29,8 +31,10 @@ WORK=${WORK:-/tmp/riskmap-pgloadbench}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 N1=${N1:-500000}
 N2=${N2:-1000000}
-DB_RM=riskmap_pg_bench_rm
-DB_OGR=riskmap_pg_bench_ogr
+PARTS=${PARTS:-ab}
+DB_PREFIX=${DB_PREFIX:-riskmap_pg_bench}
+DB_RM=${DB_PREFIX}_rm
+DB_OGR=${DB_PREFIX}_ogr
 PSQL=(psql "$PGURL/postgres?sslmode=disable" -qtA -v ON_ERROR_STOP=1)
 OGRPG="PG:$(echo "$PGURL" | sed -E 's#postgres(ql)?://([^@]+)@([^:/]+):?([0-9]*).*#host=\3 port=\4 user=\2#; s/port= /port=5432 /')"
 
@@ -53,12 +57,12 @@ freshdb() { # name
 measure() {
 	local case=$1 rows=$2
 	shift 2
-	/usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
+	/usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
 		cat "$WORK/out.txt" "$WORK/err.txt" >&2
 		exit 1
 	}
-	read -r secs kb <"$WORK/time.txt"
-	printf '%s\t%s\t%s\t%s\n' "$case" "$rows" "$secs" "$kb" | tee -a "$RESULTS"
+	read -r secs kb usr sys <"$WORK/time.txt"
+	printf '%s\t%s\t%s\t%s\t%s\n' "$case" "$rows" "$secs" "$kb" "$(awk -v u="$usr" -v s="$sys" 'BEGIN {print u + s}')" | tee -a "$RESULTS"
 }
 
 echo "== build"
@@ -69,12 +73,15 @@ uname -a
 nproc
 uptime
 
-if [ ! -f "$WORK/large/manifest.json" ]; then
-	echo "== large profile as GeoJSON"
-	"$RM" fixtures --profile large --out "$WORK/large" >/dev/null
+LARGE_ROWS=0 LAYERS=
+if [[ $PARTS == *a* ]]; then
+	if [ ! -f "$WORK/large/manifest.json" ]; then
+		echo "== large profile as GeoJSON"
+		"$RM" fixtures --profile large --out "$WORK/large" >/dev/null
+	fi
+	LARGE_ROWS=$(awk -F: '/"[a-z_]+": [0-9]+/ {gsub(/[^0-9]/, "", $2); s += $2} END {print s}' "$WORK/large/manifest.json")
+	LAYERS=$(ls "$WORK/large"/*.geojson | xargs -n1 basename | sed 's/\.geojson$//' | tr '\n' ' ')
 fi
-LARGE_ROWS=$(awk -F: '/"[a-z_]+": [0-9]+/ {gsub(/[^0-9]/, "", $2); s += $2} END {print s}' "$WORK/large/manifest.json")
-LAYERS=$(ls "$WORK/large"/*.geojson | xargs -n1 basename | sed 's/\.geojson$//' | tr '\n' ' ')
 
 # points FILE N: N water sources, deterministic, over Banan's bounding box
 points() {
@@ -94,7 +101,8 @@ points() {
 for n in "$N1" "$N2"; do
 	[ -f "$WORK/points-$n.geojson" ] || points "$WORK/points-$n.geojson" "$n"
 done
-ls -l "$WORK"/points-*.geojson "$WORK/large"/*.geojson
+ls -l "$WORK"/points-*.geojson
+[[ $PARTS != *a* ]] || ls -l "$WORK/large"/*.geojson
 
 # the 13 layers one after the other, as one command (time reports the
 # largest RSS of the processes it waited for)
@@ -102,11 +110,14 @@ LARGE_RM="for l in $LAYERS; do '$RM' import --skip-analyses --layer \$l --db '$P
 LARGE_OGR="for l in $LAYERS; do ogr2ogr -f PostgreSQL '$OGRPG dbname=$DB_OGR' '$WORK/large/'\$l.geojson -nln \$l -lco GEOMETRY_NAME=geom -lco FID=id --config PG_USE_COPY YES || exit 1; done"
 
 for run in $(seq "$RUNS"); do
-	echo "== run $run of $RUNS"
-	freshdb $DB_RM
-	measure "a large: riskmap import" "$LARGE_ROWS" bash -c "$LARGE_RM"
-	freshdb $DB_OGR
-	measure "a large: ogr2ogr" "$LARGE_ROWS" bash -c "$LARGE_OGR"
+	echo "== run $run of $RUNS ($(uptime))"
+	if [[ $PARTS == *a* ]]; then
+		freshdb $DB_RM
+		measure "a large: riskmap import" "$LARGE_ROWS" bash -c "$LARGE_RM"
+		freshdb $DB_OGR
+		measure "a large: ogr2ogr" "$LARGE_ROWS" bash -c "$LARGE_OGR"
+	fi
+	[[ $PARTS == *b* ]] || continue
 	for n in "$N1" "$N2"; do
 		f="$WORK/points-$n.geojson"
 		freshdb $DB_RM
@@ -120,19 +131,22 @@ for run in $(seq "$RUNS"); do
 done
 rm -rf "$WORK/data"
 
-echo "== load-fixtures --profile large (once; generation, load and analyses timed apart)"
-freshdb $DB_RM
-measure "a large: riskmap load-fixtures (whole command)" "$LARGE_ROWS" "$RM" load-fixtures --profile large --db "$PGURL/$DB_RM?sslmode=disable"
-cat "$WORK/out.txt"
+if [[ $PARTS == *a* ]]; then
+	echo "== load-fixtures --profile large (once; generation, load and analyses timed apart)"
+	freshdb $DB_RM
+	measure "a large: riskmap load-fixtures (whole command)" "$LARGE_ROWS" "$RM" load-fixtures --profile large --db "$PGURL/$DB_RM?sslmode=disable"
+	cat "$WORK/out.txt"
+fi
 
 echo "== medians of $RUNS runs"
-printf '%-45s %10s %9s %10s %12s\n' case rows seconds rows/s "peak RSS MB"
+printf '%-45s %10s %9s %10s %12s %7s\n' case rows seconds rows/s "peak RSS MB" "CPU s"
 cut -f1 "$RESULTS" | awk '!seen[$0]++' | while IFS= read -r c; do
-	awk -F'\t' -v c="$c" '$1 == c {print $2 "\t" $3 "\t" $4}' "$RESULTS" | sort -t$'\t' -k2,2g | awk -F'\t' -v c="$c" '
-		{ rows = $1; s[NR] = $2; m[NR] = $3 }
+	awk -F'\t' -v c="$c" '$1 == c {print $2 "\t" $3 "\t" $4 "\t" $5}' "$RESULTS" | sort -t$'\t' -k2,2g | awk -F'\t' -v c="$c" '
+		{ rows = $1; s[NR] = $2; m[NR] = $3; u[NR] = $4 }
 		END {
 			med = s[int((NR + 1) / 2)]
 			n = asort(m); rss = m[int((n + 1) / 2)]
-			printf "%-45s %10d %9.1f %10.0f %12.0f\n", c, rows, med, rows / med, rss / 1024
+			n = asort(u); cpu = u[int((n + 1) / 2)]
+			printf "%-45s %10d %9.1f %10.0f %12.0f %7.1f\n", c, rows, med, rows / med, rss / 1024, cpu
 		}'
 done

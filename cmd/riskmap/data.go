@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -129,6 +130,8 @@ func importCmd(ctx context.Context, e env) error {
 	rejects := fs.String("rejects", "", "with --skip-invalid: file for the rejected rows (GeoJSON sequence with reasons)")
 	table := fs.String("table", "", "GeoPackage feature table (default: the only one)")
 	skipAnalyses := fs.Bool("skip-analyses", false, "do not recompute the analyses that read the layer (serve recomputes them on start); for loading several layers in a row")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile (allocations) to this file at the end")
 	m := mapFlag{}
 	fs.Var(m, "map", "source column to schema field, e.g. --map 风险等级=risk_level (repeatable)")
 	if err := fs.Parse(e.args); err != nil {
@@ -138,6 +141,11 @@ func importCmd(ctx context.Context, e env) error {
 		fs.Usage()
 		return errors.New("--layer and at least one file are required")
 	}
+	stopProfiles, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	opt := importers.Options{Map: m, IDField: *idField, SkipInvalid: *skip}
 	if *crsName != "" {
 		c, err := geo.ParseCRS(*crsName)
@@ -196,6 +204,33 @@ func importCmd(ctx context.Context, e env) error {
 		return nil
 	}
 	return refresh(ctx, e, a, l.ID)
+}
+
+// startProfiles starts a CPU profile into cpu (if set); the returned stop
+// ends it and writes a heap profile into mem (if set).
+func startProfiles(cpu, mem string) (stop func(), err error) {
+	var cf *os.File
+	if cpu != "" {
+		if cf, err = os.Create(cpu); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cf); err != nil {
+			cf.Close()
+			return nil, err
+		}
+	}
+	return func() {
+		if cf != nil {
+			pprof.StopCPUProfile()
+			cf.Close()
+		}
+		if mem != "" {
+			if f, err := os.Create(mem); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}
+	}, nil
 }
 
 // refresh recomputes, once, the analyses that read the given layer.

@@ -89,26 +89,29 @@ func rect(b orb.Bound) (lo, hi [2]float64) { return [2]float64(b.Min), [2]float6
 
 // put inserts or replaces one feature; the caller holds the write lock and
 // passes a feature the store owns.
-func (ix *index) put(f layers.Feature) {
-	it := newItem(f)
-	if old, ok := ix.items[f.ID]; ok {
+func (ix *index) put(f layers.Feature) { ix.putItem(newItem(f)) }
+
+// putItem inserts or replaces an item; the caller holds the write lock.
+func (ix *index) putItem(it *item) {
+	f := it // the id below
+	if old, ok := ix.items[f.id]; ok {
 		lo, hi := rect(old.b)
 		ix.tree.Delete(lo, hi, old.entry())
 		if !ix.dirty {
-			if i, found := slices.BinarySearchFunc(ix.sorted, f.ID, func(x *item, id int64) int { return cmp.Compare(x.id, id) }); found {
+			if i, found := slices.BinarySearchFunc(ix.sorted, f.id, func(x *item, id int64) int { return cmp.Compare(x.id, id) }); found {
 				ix.sorted[i] = it
 			} else {
 				ix.dirty = true
 			}
 		}
 	} else if !ix.dirty {
-		if n := len(ix.sorted); n == 0 || ix.sorted[n-1].id < f.ID {
+		if n := len(ix.sorted); n == 0 || ix.sorted[n-1].id < f.id {
 			ix.sorted = append(ix.sorted, it)
 		} else {
 			ix.dirty = true
 		}
 	}
-	ix.items[f.ID] = it
+	ix.items[f.id] = it
 	lo, hi := rect(it.b)
 	ix.tree.Insert(lo, hi, it.entry())
 }

@@ -426,16 +426,22 @@ func (d *disk) due(name string) bool {
 // compact writes a new snapshot of ix (the caller holds the writer lock,
 // so ix does not change) and starts an empty log.
 func (d *disk) compact(name string, ix *index) error {
+	all := make([]*item, 0, len(ix.items))
+	for _, it := range ix.items {
+		all = append(all, it)
+	}
+	return d.snapshot(name, all)
+}
+
+// snapshot writes a new snapshot holding exactly all (one item per id;
+// the caller holds the writer lock) and starts an empty log.
+func (d *disk) snapshot(name string, all []*item) error {
 	lf, err := d.layer(name)
 	if err != nil {
 		return err
 	}
 	// in spatial order, so that a store loading it lays features out in
 	// memory as they lie on the ground (see spatialKey)
-	all := make([]*item, 0, len(ix.items))
-	for _, it := range ix.items {
-		all = append(all, it)
-	}
 	items := make([]*item, len(all))
 	for i, j := range spatialOrder(len(all), func(i int) orb.Bound { return all[i].b }) {
 		items[i] = all[j]
@@ -461,7 +467,7 @@ func (d *disk) compact(name string, ix *index) error {
 			size += int64(n)
 		}
 		if err == nil {
-			frame = appendFrame(frame[:0], encodeEnd(len(ix.items)))
+			frame = appendFrame(frame[:0], encodeEnd(len(all)))
 			n, err = w.Write(frame)
 			size += int64(n)
 		}

@@ -1,6 +1,7 @@
 package postgis
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,30 +58,54 @@ type bulk struct {
 	op      string
 	err     error      // the first failure: the transaction is dead, only Rollback remains
 	pending chan error // the batch the database is writing, or nil
+	bufs    [2][]byte  // COPY data: one being written, one being filled
+	next    int        // the one to fill
 }
 
 func (b *bulk) Write(ctx context.Context, fs []layers.Feature) error {
 	if b.err != nil {
 		return b.err
 	}
-	// encode now: the caller may reuse fs once Write returns
 	owned, err := b.t.prepare(fs)
-	var rows [][]any
-	if err == nil {
-		rows, err = b.t.rows(owned)
+	if err != nil {
+		b.err = writeError(ctx, b.op, err)
+		return b.err
 	}
+	return b.send(ctx, owned)
+}
+
+var _ layers.NormalizedWriter = (*bulk)(nil)
+
+// WriteNormalized implements layers.NormalizedWriter: Write without
+// validating and copying the features again.
+func (b *bulk) WriteNormalized(ctx context.Context, fs []layers.Feature) error {
+	if b.err != nil {
+		return b.err
+	}
+	return b.send(ctx, fs)
+}
+
+// send encodes fs at once (the caller may reuse them once Write returns)
+// into the buffer the database is not reading, waits for the batch in
+// flight and starts copying this one.
+func (b *bulk) send(ctx context.Context, fs []layers.Feature) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	buf, err := b.t.encodeCopy(b.bufs[b.next][:0], fs)
 	if err == nil {
+		b.bufs[b.next] = buf
 		err = b.wait()
 	}
 	if err != nil {
 		b.err = writeError(ctx, b.op, err)
 		return b.err
 	}
-	if len(rows) == 0 {
-		return nil
-	}
+	data := copyTrailer(buf)
+	b.bufs[b.next] = data
+	b.next = 1 - b.next
 	done := make(chan error, 1)
-	go func() { done <- b.write(ctx, rows) }()
+	go func() { done <- b.write(ctx, data) }()
 	b.pending = done
 	return nil
 }
@@ -190,12 +215,9 @@ AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, l
 // into an empty table straight, else (or once an id of an earlier batch
 // comes again) into the staging table, merged into the table with
 // INSERT … ON CONFLICT.
-func (l *loader) write(ctx context.Context, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
+func (l *loader) write(ctx context.Context, data []byte) error {
 	if l.direct {
-		err := l.copyDirect(ctx, rows)
+		err := l.copyDirect(ctx, data)
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) || pgErr.Code != "23505" { // unique_violation
 			return err
@@ -206,7 +228,7 @@ func (l *loader) write(ctx context.Context, rows [][]any) error {
 		}
 		l.direct = false
 	}
-	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, l.t.copyCols, pgx.CopyFromRows(rows)); err != nil {
+	if err := l.copy(ctx, stagingTable, data); err != nil {
 		return err
 	}
 	// one round trip: simple protocol runs both statements
@@ -216,14 +238,21 @@ func (l *loader) write(ctx context.Context, rows [][]any) error {
 
 // copyDirect copies a batch into the table under a savepoint, so that a
 // repeated id can be undone.
-func (l *loader) copyDirect(ctx context.Context, rows [][]any) error {
+func (l *loader) copyDirect(ctx context.Context, data []byte) error {
 	if _, err := l.tx.Exec(ctx, "SAVEPOINT riskmap_batch"); err != nil {
 		return err
 	}
-	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{l.t.layer.ID}, l.t.copyCols, pgx.CopyFromRows(rows)); err != nil {
+	if err := l.copy(ctx, l.t.name, data); err != nil {
 		return err
 	}
 	_, err := l.tx.Exec(ctx, "RELEASE SAVEPOINT riskmap_batch")
+	return err
+}
+
+// copy sends binary COPY data (see encodeCopy) into table (quoted).
+func (l *loader) copy(ctx context.Context, table string, data []byte) error {
+	_, err := l.tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data),
+		"COPY "+table+" ("+l.t.copyList+") FROM STDIN (FORMAT binary)")
 	return err
 }
 

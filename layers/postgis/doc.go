@@ -50,7 +50,10 @@
 // whole import, each batch copied into the staging table and merged, the
 // staging table truncated, so memory does not grow with the import; Commit
 // makes all of it visible at once, and an error or a cancelled context
-// leaves the layer as it was.
+// leaves the layer as it was. COPY data is encoded straight into a reused
+// buffer in PostgreSQL's binary format (points' EWKB written in place);
+// features an import has already normalised skip the second validation
+// (layers.NormalizedWriter).
 //
 // Queries are parameterised SQL; column names come only from the catalog.
 // Bounding-box queries use the GiST index (geom && envelope) and then compare

@@ -20,6 +20,7 @@ type table struct {
 	fields     []layers.Field
 	cols       []column // the fields as View decodes them
 	copyCols   []string // id, geom, fields…
+	copyList   string   // copyCols quoted, for COPY … FROM STDIN
 	selectList string   // id, ST_AsBinary(geom), fields…
 	upsertSQL  string   // one row, ON CONFLICT replace
 	mergeSQL   string   // %s = staging table: INSERT … SELECT … ON CONFLICT replace
@@ -49,6 +50,7 @@ func newTable(l *layers.Layer) *table {
 		t.cols = append(t.cols, col)
 	}
 	colList := strings.Join(cols, ", ")
+	t.copyList = colList
 	t.selectList = strings.Join(sel, ", ")
 	conflict := " ON CONFLICT (id) DO UPDATE SET " + strings.Join(set, ", ")
 	t.upsertSQL = "INSERT INTO " + t.name + " (" + colList + ") VALUES (" + strings.Join(vals, ", ") + ")" + conflict

@@ -88,7 +88,7 @@ func (t *table) insert(ctx context.Context, tx pgx.Tx, fs []layers.Feature) erro
 
 // copy loads a large batch by the same path as a bulk load.
 func (t *table) copy(ctx context.Context, tx pgx.Tx, fs []layers.Feature) error {
-	rows, err := t.rows(fs)
+	data, err := t.encodeCopy(nil, fs)
 	if err != nil {
 		return err
 	}
@@ -96,23 +96,10 @@ func (t *table) copy(ctx context.Context, tx pgx.Tx, fs []layers.Feature) error 
 	if err := l.begin(ctx); err != nil {
 		return err
 	}
-	if err := l.write(ctx, rows); err != nil {
+	if err := l.write(ctx, copyTrailer(data)); err != nil {
 		return err
 	}
 	return l.finish(ctx)
-}
-
-// rows encodes normalised features as COPY rows.
-func (t *table) rows(fs []layers.Feature) ([][]any, error) {
-	out := make([][]any, len(fs))
-	for i, f := range fs {
-		r, err := t.row(f, nil)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = r
-	}
-	return out, nil
 }
 
 // Delete removes features by id in one statement (one transaction), all or
