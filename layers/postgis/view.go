@@ -211,9 +211,6 @@ const (
 	maxBoxedLen = 32
 )
 
-// pgEpoch is day 0 of PostgreSQL's binary date.
-var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-
 // feature decodes a row; bound is the geometry's Bound().
 func (d *viewDecoder) feature(raw [][]byte) (layers.Feature, orb.Bound, error) {
 	cols := d.t.cols
