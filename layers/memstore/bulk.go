@@ -96,17 +96,10 @@ func (b *bulk) Rollback(context.Context) error {
 // commitBulk adds the staged index to the layer: on disk first, then in
 // memory, under the writer lock.
 func (s *Store) commitBulk(ctx context.Context, layer string, staged *index) error {
-	s.wmu.Lock()
+	if err := s.lockWrite(ctx, "bulk load"); err != nil {
+		return err
+	}
 	defer s.wmu.Unlock()
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		return errClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: bulk load: %w", err)
-	}
 	ix := s.idx[layer] // stable: writers hold wmu
 	fresh := ix == nil || len(ix.items) == 0
 	snapshot := false

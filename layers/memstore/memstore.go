@@ -333,21 +333,32 @@ func (s *Store) Delete(ctx context.Context, layer string, ids []int64) error {
 	})
 }
 
-// write serialises one change: plan (if set) says whether there is
-// anything to do, encode gives the log record of a persisted store, change
-// applies it to the layer's index; then the log is compacted if due.
-func (s *Store) write(ctx context.Context, layer string, plan func() bool, encode func() ([]byte, error), change func(*index)) error {
+// lockWrite takes the writer lock for op, or returns why it cannot write
+// (the store is closed, ctx is done) with the lock released again.
+func (s *Store) lockWrite(ctx context.Context, op string) error {
 	s.wmu.Lock()
-	defer s.wmu.Unlock()
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
+		s.wmu.Unlock()
 		return errClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: write: %w", err)
+		s.wmu.Unlock()
+		return fmt.Errorf("memstore: %s: %w", op, err)
 	}
+	return nil
+}
+
+// write serialises one change: plan (if set) says whether there is
+// anything to do, encode gives the log record of a persisted store, change
+// applies it to the layer's index; then the log is compacted if due.
+func (s *Store) write(ctx context.Context, layer string, plan func() bool, encode func() ([]byte, error), change func(*index)) error {
+	if err := s.lockWrite(ctx, "write"); err != nil {
+		return err
+	}
+	defer s.wmu.Unlock()
 	if plan != nil && !plan() {
 		return nil
 	}
