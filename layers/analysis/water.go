@@ -52,17 +52,45 @@ type Water struct {
 }
 
 // cellMemo remembers the H3 cell of every building's centre as of the
-// last run: placing 680,000 centres costs h3 about 1 s of CPU, a lookup a
-// tenth of that. A building whose centre moved is placed afresh. Once
-// published a memo is only read.
+// last run, in slices sorted by building id (the store's order): placing
+// 680,000 centres costs h3 about 1 s of CPU, walking the memo beside the
+// buildings almost nothing. A building whose centre moved is placed
+// afresh. Once published a memo is only read.
 type cellMemo struct {
 	res   int
-	cells map[int64]memoCell
+	ids   []int64 // ascending; shared with the state's bldTable, never written
+	at    []orb.Point
+	cells []geo.Cell
 }
 
-type memoCell struct {
-	at   orb.Point
-	cell geo.Cell
+// cursor returns a reader of m for ids that come in ascending order from
+// id first on; a nil memo places every centre afresh.
+func (m *cellMemo) cursor(first int64) memoCursor {
+	c := memoCursor{m: m}
+	if m != nil {
+		c.j, _ = slices.BinarySearch(m.ids, first)
+	}
+	return c
+}
+
+// memoCursor walks a memo beside a run of buildings in id order.
+type memoCursor struct {
+	m *cellMemo
+	j int
+}
+
+// cellOf returns the cell at the memo's resolution of the centre at of
+// building id: the remembered one when the building has not moved.
+func (c *memoCursor) cellOf(id int64, at orb.Point, res int) geo.Cell {
+	if m := c.m; m != nil {
+		for c.j < len(m.ids) && m.ids[c.j] < id {
+			c.j++
+		}
+		if c.j < len(m.ids) && m.ids[c.j] == id && m.at[c.j] == at {
+			return m.cells[c.j]
+		}
+	}
+	return geo.CellOf(at, res)
 }
 
 type cellState struct {
@@ -76,15 +104,67 @@ type cellState struct {
 }
 
 type bldState struct {
-	at      orb.Point // centre of the building's bound
 	town    string
 	covered bool
+	gone    bool // deleted since the full run (in bldTable.sts only)
+}
+
+// bldTable holds every building's state: those of the last full run in
+// slices sorted by id, as a run finds them in the store (no hashing of
+// 680,000 ids), and those added by updates since in a map. A building
+// of the run deleted since is marked gone.
+type bldTable struct {
+	ids   []int64 // ascending
+	sts   []bldState
+	extra map[int64]bldState
+}
+
+func (t *bldTable) get(id int64) (bldState, bool) {
+	if i, ok := slices.BinarySearch(t.ids, id); ok && !t.sts[i].gone {
+		return t.sts[i], true
+	} else if ok {
+		return bldState{}, false
+	}
+	b, ok := t.extra[id]
+	return b, ok
+}
+
+func (t *bldTable) set(id int64, b bldState) {
+	b.gone = false
+	if i, ok := slices.BinarySearch(t.ids, id); ok {
+		t.sts[i] = b
+		return
+	}
+	if t.extra == nil {
+		t.extra = map[int64]bldState{}
+	}
+	t.extra[id] = b
+}
+
+func (t *bldTable) drop(id int64) {
+	if i, ok := slices.BinarySearch(t.ids, id); ok {
+		t.sts[i].gone = true
+		return
+	}
+	delete(t.extra, id)
+}
+
+// each calls fn for every building's state.
+func (t *bldTable) each(fn func(bldState)) {
+	for _, b := range t.sts {
+		if !b.gone {
+			fn(b)
+		}
+	}
+	for _, b := range t.extra {
+		fn(b)
+	}
 }
 
 type waterState struct {
 	res       int
 	cells     map[geo.Cell]*cellState
-	buildings map[int64]bldState
+	buildings bldTable
 	uncovered map[int64]orb.Point // the uncovered buildings' centres
 	spacing   map[int64]bool      // ids of spacing gaps in the district
 	usable    map[int64]bool      // ids of the usable sources that count
@@ -94,8 +174,8 @@ type waterState struct {
 // acc sums cells, gaps, buildings and uncovered buildings.
 type acc struct{ cells, gaps, blds, unc int }
 
-func newWaterState(res, buildings int) *waterState {
-	return &waterState{res: res, cells: map[geo.Cell]*cellState{}, buildings: make(map[int64]bldState, buildings),
+func newWaterState(res int) *waterState {
+	return &waterState{res: res, cells: map[geo.Cell]*cellState{},
 		uncovered: map[int64]orb.Point{}, spacing: map[int64]bool{}, usable: map[int64]bool{}, totals: map[string]*acc{}}
 }
 
@@ -117,26 +197,32 @@ func (st *waterState) countCell(cs *cellState, sign int) {
 	}
 }
 
-// setBuilding records a building's state (replacing any), keeping the
-// totals and the uncovered set.
-func (st *waterState) setBuilding(id int64, b bldState) {
+// setBuilding records the state of a building with centre at (replacing
+// any), keeping the totals and the uncovered set.
+func (st *waterState) setBuilding(id int64, at orb.Point, b bldState) {
 	st.dropBuilding(id)
-	st.buildings[id] = b
+	st.buildings.set(id, b)
 	a := st.total(b.town)
 	a.blds++
 	if !b.covered {
 		a.unc++
-		st.uncovered[id] = b.at
+		st.uncovered[id] = at
 	}
+}
+
+// town returns the town of a building, "" for one not known.
+func (st *waterState) town(id int64) string {
+	b, _ := st.buildings.get(id)
+	return b.town
 }
 
 // dropBuilding forgets a building and reports whether it was uncovered.
 func (st *waterState) dropBuilding(id int64) (wasUncovered bool) {
-	old, ok := st.buildings[id]
+	old, ok := st.buildings.get(id)
 	if !ok {
 		return false
 	}
-	delete(st.buildings, id)
+	st.buildings.drop(id)
 	a := st.total(old.town)
 	a.blds--
 	if !old.covered {
@@ -305,23 +391,20 @@ func (s *sources) nearest(g orb.Geometry, b orb.Bound) (int, float64) {
 	return s.ix.nearestTo(b, evidenceM, func(i int) float64 { return geo.DistanceTo(s.ix.pts[i], g) })
 }
 
-// bldEval is what a run finds for one building.
-type bldEval struct {
-	id   int64
-	cell geo.Cell
-	st   bldState
-	unc  *layers.Feature // uncovered and asked for
-}
-
 // bldBatch is a run of buildings from the store, evaluated by a worker.
 // The store lends its buildings (layers.View), so a batch keeps its own
 // copy of what a worker needs: the geometry, its coordinates carved out
-// of the batch's slabs, and the properties that are read.
+// of the batch's slabs, and the properties that are read. The worker
+// fills in what it finds, in the batch's (the store's) order.
 type bldBatch struct {
 	bs    []bld
 	pts   []orb.Point
 	rings []orb.Ring
-	out   []bldEval
+
+	sts   []bldState
+	at    []orb.Point // the buildings' centres
+	cells []geo.Cell  // the cells holding them
+	unc   []layers.Feature
 	done  chan struct{}
 }
 
@@ -371,31 +454,49 @@ func (c bld) feature() layers.Feature {
 	return layers.Feature{Layer: layers.Buildings, ID: c.id, Geometry: c.geom, Props: props}
 }
 
+// eval places and judges the batch's buildings.
+func (b *bldBatch) eval(env *Env, p Params, src *sources, memo *cellMemo, res int, hydrantRule Rule) {
+	n := len(b.bs)
+	b.sts, b.at, b.cells = make([]bldState, n), make([]orb.Point, n), make([]geo.Cell, n)
+	var cur memoCursor
+	if n > 0 {
+		cur = memo.cursor(b.bs[0].id)
+	}
+	for i, f := range b.bs {
+		bd := f.geom.Bound()
+		ce := bd.Center()
+		town, _ := f.town.(string)
+		if town == "" {
+			town = env.Towns.At(ce)
+		}
+		covered := src.coversGeometry(f.geom, bd)
+		b.sts[i] = bldState{town: town, covered: covered}
+		b.at[i] = ce
+		b.cells[i] = cur.cellOf(f.id, ce, res)
+		if !covered && inParams(p, town, bd) {
+			b.unc = append(b.unc, uncoveredFeature(f.feature(), bd, town, src, hydrantRule))
+		}
+	}
+	b.pts, b.rings = nil, nil
+	close(b.done)
+}
+
 const runBatch = 2048
 
 // evalBuildings reads every building and evaluates them on all cores: the
 // store's callback fills batches, workers place and judge their buildings,
 // and one merger folds the batches, in store order, into st and out.
-func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sources, st *waterState, out *Result) error {
+// n is about how many buildings there are.
+func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sources, st *waterState, n int, out *Result) error {
 	res := st.res
 	hydrantRule := env.Rules.Get(HydrantRadius)
 	old := w.memo.Load()
 	if old != nil && old.res != res {
 		old = nil
 	}
-	size := 1024
-	if old != nil {
-		size = len(old.cells) + len(old.cells)/8
-	}
-	memo := &cellMemo{res: res, cells: make(map[int64]memoCell, size)}
-	cellOf := func(id int64, at orb.Point) geo.Cell {
-		if old != nil {
-			if m, ok := old.cells[id]; ok && m.at == at {
-				return m.cell
-			}
-		}
-		return geo.CellOf(at, res)
-	}
+	n += n/64 + runBatch // room for a few written meanwhile
+	tb := bldTable{ids: make([]int64, 0, n), sts: make([]bldState, 0, n)}
+	memo := &cellMemo{res: res, at: make([]orb.Point, 0, n), cells: make([]geo.Cell, 0, n)}
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *bldBatch, workers)
 	order := make(chan *bldBatch, 4*workers)
@@ -403,43 +504,45 @@ func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sour
 	for range workers {
 		g.Go(func() error {
 			for b := range work {
-				b.out = make([]bldEval, len(b.bs))
-				for i, f := range b.bs {
-					bd := f.geom.Bound()
-					ce := bd.Center()
-					town, _ := f.town.(string)
-					if town == "" {
-						town = env.Towns.At(ce)
-					}
-					covered := src.coversGeometry(f.geom, bd)
-					e := bldEval{id: f.id, cell: cellOf(f.id, ce), st: bldState{at: ce, town: town, covered: covered}}
-					if !covered && inParams(p, town, bd) {
-						u := uncoveredFeature(f.feature(), bd, town, src, hydrantRule)
-						e.unc = &u
-					}
-					b.out[i] = e
-				}
-				b.bs, b.pts, b.rings = nil, nil, nil
-				close(b.done)
+				b.eval(env, p, src, old, res, hydrantRule)
 			}
 			return nil
 		})
 	}
 	g.Go(func() error {
+		var (
+			lastCell geo.Cell
+			cs       *cellState
+			lastTown string
+			a        *acc
+		)
 		for b := range order {
 			<-b.done
-			for _, e := range b.out {
-				cs := st.cells[e.cell]
-				if cs == nil {
-					cs = &cellState{}
-					st.cells[e.cell] = cs
+			for i, c := range b.cells {
+				if cs == nil || c != lastCell {
+					if cs = st.cells[c]; cs == nil {
+						cs = &cellState{}
+						st.cells[c] = cs
+					}
+					lastCell = c
 				}
 				cs.buildings++
-				st.setBuilding(e.id, e.st)
-				memo.cells[e.id] = memoCell{e.st.at, e.cell}
-				if e.unc != nil {
-					out.Layers[UncoveredBuildings] = append(out.Layers[UncoveredBuildings], *e.unc)
+				s := b.sts[i]
+				if a == nil || s.town != lastTown {
+					a, lastTown = st.total(s.town), s.town
 				}
+				a.blds++
+				if !s.covered {
+					a.unc++
+					st.uncovered[b.bs[i].id] = b.at[i]
+				}
+				tb.ids = append(tb.ids, b.bs[i].id)
+			}
+			tb.sts = append(tb.sts, b.sts...)
+			memo.at = append(memo.at, b.at...)
+			memo.cells = append(memo.cells, b.cells...)
+			if len(b.unc) > 0 {
+				out.Layers[UncoveredBuildings] = append(out.Layers[UncoveredBuildings], b.unc...)
 			}
 		}
 		return nil
@@ -463,10 +566,31 @@ func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sour
 	close(work)
 	close(order)
 	_ = g.Wait() // the goroutines return no errors
-	if err == nil {
-		w.memo.Store(memo)
+	if err != nil {
+		return err
 	}
-	return err
+	if !slices.IsSorted(tb.ids) { // not in id order after all: sort
+		sortBuildings(&tb, memo)
+	}
+	memo.ids = tb.ids
+	st.buildings = tb
+	w.memo.Store(memo)
+	return nil
+}
+
+// sortBuildings sorts a run's buildings, and the memo beside them, by id.
+func sortBuildings(tb *bldTable, memo *cellMemo) {
+	perm := make([]int, len(tb.ids))
+	for i := range perm {
+		perm[i] = i
+	}
+	slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(tb.ids[a], tb.ids[b]) })
+	ids, sts := make([]int64, len(perm)), make([]bldState, len(perm))
+	at, cells := make([]orb.Point, len(perm)), make([]geo.Cell, len(perm))
+	for i, k := range perm {
+		ids[i], sts[i], at[i], cells[i] = tb.ids[k], tb.sts[k], memo.at[k], memo.cells[k]
+	}
+	tb.ids, tb.sts, memo.at, memo.cells = ids, sts, at, cells
 }
 
 // Run implements Analysis.
@@ -484,10 +608,10 @@ func (w *Water) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := newWaterState(res, n)
+	st := newWaterState(res)
 	hydrantRule := env.Rules.Get(HydrantRadius)
 	out := &Result{Analysis: w.ID(), Layers: map[string][]layers.Feature{}}
-	if err := w.evalBuildings(ctx, env, p, src, st, out); err != nil {
+	if err := w.evalBuildings(ctx, env, p, src, st, n, out); err != nil {
 		return nil, err
 	}
 
@@ -749,16 +873,16 @@ func (st *waterState) summary(towns *Towns, p Params, spacing, usable int) Summa
 				a.gaps++
 			}
 		}
-		for _, b := range st.buildings {
+		st.buildings.each(func(b bldState) {
 			if p.Town != "" && b.town != p.Town {
-				continue
+				return
 			}
 			a := get(b.town)
 			a.blds++
 			if !b.covered {
 				a.unc++
 			}
-		}
+		})
 	}
 	for _, a := range per {
 		all.cells += a.cells
@@ -848,8 +972,8 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 				town = env.Towns.At(ce)
 			}
 			covered := src.coversGeometry(f.Geometry, f.Geometry.Bound())
-			was, existed := st.buildings[f.ID]
-			st.setBuilding(f.ID, bldState{at: ce, town: town, covered: covered})
+			was, existed := st.buildings.get(f.ID)
+			st.setBuilding(f.ID, ce, bldState{town: town, covered: covered})
 			if !covered {
 				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), town, src, hydrantRule))
 			} else if existed && !was.covered {
@@ -900,7 +1024,7 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 				if err != nil || !far.Intersects(f.Geometry.Bound()) {
 					continue
 				}
-				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), st.buildings[id].town, src, hydrantRule))
+				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), st.town(id), src, hydrantRule))
 			}
 		}
 	}

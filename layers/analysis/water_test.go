@@ -298,3 +298,67 @@ func equalProps(a, b map[string]any) bool {
 	}
 	return true
 }
+
+// TestWaterWarmRunMatchesCold runs water coverage, moves, adds and
+// deletes buildings, and checks that a second run of the same analysis
+// (which reuses the cells of the buildings that did not move) equals a
+// run of a new one, which places every building afresh.
+func TestWaterWarmRunMatchesCold(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 9))
+	pl := geo.NewPlane(origin)
+	rnd := func() float64 { return rng.Float64()*2400 - 1200 }
+	st := memstore.New()
+	fs := []layers.Feature{{Layer: layers.Towns, ID: 1, Geometry: townSquare(pl, 1500),
+		Props: map[string]any{"name": "鱼洞街道", "code": "500113002"}}}
+	for i := range 40 {
+		fs = append(fs, hydrant(int64(i+1), pl.Unproject(orb.Point{rnd(), rnd()}), "in_service"))
+	}
+	for i := range 3000 {
+		fs = append(fs, building(int64(i+1), square(pl, rnd(), rnd(), 8+rng.Float64()*20)))
+	}
+	for _, f := range fs {
+		if err := st.Upsert(ctx, f.Layer, []layers.Feature{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	towns, err := analysis.LoadTowns(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &analysis.Env{Store: st, Rules: analysis.DefaultRules(), Towns: towns}
+	warm := analysis.NewWater()
+	if _, err := warm.Run(ctx, env, analysis.Params{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 300 {
+		id := int64(rng.IntN(3500) + 1)
+		if rng.IntN(3) == 0 {
+			err = st.Delete(ctx, layers.Buildings, []int64{id})
+		} else {
+			err = st.Upsert(ctx, layers.Buildings, []layers.Feature{building(id, square(pl, rnd(), rnd(), 15))})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := warm.Run(ctx, env, analysis.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := analysis.NewWater().Run(ctx, env, analysis.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Summary, want.Summary) {
+		t.Errorf("summary: warm %v, cold %v", got.Summary, want.Summary)
+	}
+	if len(want.Layers[analysis.WaterGaps]) == 0 || len(want.Layers[analysis.UncoveredBuildings]) == 0 {
+		t.Fatalf("nothing to compare: %d gaps, %d uncovered", len(want.Layers[analysis.WaterGaps]), len(want.Layers[analysis.UncoveredBuildings]))
+	}
+	for _, l := range []string{analysis.WaterGaps, analysis.UncoveredBuildings, analysis.SpacingGaps} {
+		if !reflect.DeepEqual(got.Layers[l], want.Layers[l]) {
+			t.Errorf("%s: warm run (%d features) differs from cold (%d)", l, len(got.Layers[l]), len(want.Layers[l]))
+		}
+	}
+}
