@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -58,7 +59,7 @@ func TestMemoCursor(t *testing.T) {
 	const res = 10
 	rng := rand.New(rand.NewPCG(1, 2))
 	pt := func() orb.Point { return orb.Point{106.5 + rng.Float64()*0.1, 29.3 + rng.Float64()*0.1} }
-	m := &cellMemo{res: res}
+	m := &cellMemo{}
 	at := map[int64]orb.Point{}
 	for id := int64(0); id < 2000; id += 2 {
 		p := pt()
@@ -106,5 +107,33 @@ func TestSortBuildings(t *testing.T) {
 		if tb.sts[i].town[0]-'a'+1 != byte(id) || m.at[i] != (orb.Point{float64(id), float64(id)}) || m.cells[i] != geo.Cell(id) {
 			t.Errorf("row %d: id %d state %v at %v cell %v", i, id, tb.sts[i], m.at[i], m.cells[i])
 		}
+	}
+}
+
+// TestNearByBounds checks the bounds on geo.Distance that settle most
+// coverage tests without it, at latitudes from the equator to 80°, and
+// that points too far apart in latitude get no bound.
+func TestNearByBounds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 13))
+	for range 200000 {
+		lat := (rng.Float64()*2 - 1) * 79.999
+		p := orb.Point{rng.Float64()*360 - 180, lat}
+		q := orb.Point{p[0] + (rng.Float64()*2-1)*0.05, p[1] + (rng.Float64()*2-1)*0.0099}
+		if rng.IntN(10) == 0 { // close by
+			q = orb.Point{p[0] + (rng.Float64()*2-1)*1e-5, p[1] + (rng.Float64()*2-1)*1e-5}
+		}
+		n := newNearBy(p)
+		lo, hi := n.bounds(q)
+		if d := geo.Distance(p, q); lo > d || hi < d || math.IsInf(hi, 1) {
+			t.Fatalf("%v to %v: %v not within [%v, %v]", p, q, d, lo, hi)
+		}
+	}
+	n := newNearBy(orb.Point{106.5, 29.4})
+	if lo, hi := n.bounds(orb.Point{106.5, 29.42}); lo != 0 || !math.IsInf(hi, 1) {
+		t.Errorf("0.02° apart: bounds [%v, %v], want none", lo, hi)
+	}
+	n = newNearBy(orb.Point{10, 85})
+	if lo, hi := n.bounds(orb.Point{10.001, 85}); lo != 0 || !math.IsInf(hi, 1) {
+		t.Errorf("at 85°: bounds [%v, %v], want none", lo, hi)
 	}
 }
