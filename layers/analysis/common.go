@@ -20,11 +20,15 @@ func ruleFields() []layers.Field {
 }
 
 // cite adds a rule's fields to props and returns props.
-func cite(props map[string]any, r Rule) map[string]any {
+func cite(props map[string]any, r Rule) map[string]any { return citeAs(props, r, r.Cite()) }
+
+// citeAs is cite with r.Cite() worked out beforehand, for callers that
+// cite one rule many times.
+func citeAs(props map[string]any, r Rule, std string) map[string]any {
 	props["rule"] = r.ID
 	props["rule_value"] = r.Value
 	props["rule_unit"] = r.Unit
-	props["standard"] = r.Cite()
+	props["standard"] = std
 	return props
 }
 

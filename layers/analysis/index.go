@@ -81,15 +81,21 @@ func (ix *pointIndex) cell(x, y int32) []int32 {
 // nearest returns the index of the point nearest to p within maxM metres
 // and its distance, or -1.
 func (ix *pointIndex) nearest(p orb.Point, maxM float64) (int, float64) {
-	return ix.nearestTo(orb.Bound{Min: p, Max: p}, maxM, func(i int) float64 { return geo.Distance(p, ix.pts[i]) })
+	near := newNearBy(p)
+	return ix.nearestTo(orb.Bound{Min: p, Max: p}, maxM, func(i int) float64 { return geo.Distance(p, ix.pts[i]) },
+		func(i int) float64 {
+			lo, _ := near.bounds(ix.pts[i])
+			return lo
+		})
 }
 
 // nearestTo returns the index of the point nearest to a geometry with
 // bound b within maxM metres, and its distance, or -1. dist is the exact
 // distance from point i to the geometry; it is called only for points
-// whose lower bound (the distance to b) could beat the best so far. Ties
-// go to the lower index.
-func (ix *pointIndex) nearestTo(b orb.Bound, maxM float64, dist func(i int) float64) (int, float64) {
+// whose lower bound could beat the best so far: lower(i) when lower is
+// not nil (it must not exceed dist(i)), else the distance to b. Ties go
+// to the lower index.
+func (ix *pointIndex) nearestTo(b orb.Bound, maxM float64, dist, lower func(i int) float64) (int, float64) {
 	best, bestD := -1, math.Inf(1)
 	if len(ix.pts) == 0 {
 		return best, bestD
@@ -110,7 +116,11 @@ func (ix *pointIndex) nearestTo(b orb.Bound, maxM float64, dist func(i int) floa
 					continue
 				}
 				for _, i := range ix.cell(x, y) {
-					if geo.BoundDistance(ix.pts[i], b) > bestD {
+					if lower != nil {
+						if lower(int(i)) > bestD {
+							continue
+						}
+					} else if geo.BoundDistance(ix.pts[i], b) > bestD {
 						continue
 					}
 					d := dist(int(i))
@@ -130,8 +140,17 @@ func (ix *pointIndex) nearestTo(b orb.Bound, maxM float64, dist func(i int) floa
 // near calls fn for every point within rM metres of the bound b (a
 // candidate superset: fn must check the exact distance).
 func (ix *pointIndex) near(b orb.Bound, rM float64, fn func(i int)) {
+	ix.nearAny(b, rM, func(i int) bool {
+		fn(i)
+		return false
+	})
+}
+
+// nearAny calls fn for the points within rM metres of the bound b, as
+// near does, until fn returns true, and reports whether it did.
+func (ix *pointIndex) nearAny(b orb.Bound, rM float64, fn func(i int) bool) bool {
 	if len(ix.pts) == 0 {
-		return
+		return false
 	}
 	rM /= slack
 	lo := ix.key(orb.Point{b.Min[0] - rM/ix.kx, b.Min[1] - rM/ix.ky})
@@ -141,10 +160,13 @@ func (ix *pointIndex) near(b orb.Bound, rM float64, fn func(i int)) {
 	for x := lo[0]; x <= hi[0]; x++ {
 		for y := lo[1]; y <= hi[1]; y++ {
 			for _, i := range ix.cell(x, y) {
-				fn(int(i))
+				if fn(int(i)) {
+					return true
+				}
 			}
 		}
 	}
+	return false
 }
 
 // slack allows for the grid's metres being taken at one latitude.

@@ -61,6 +61,23 @@ func (t *Towns) At(p orb.Point) string {
 	return ""
 }
 
+// Same reports whether t and u hold the same towns (names and outlines),
+// so that what was found in one holds in the other.
+func (t *Towns) Same(u *Towns) bool {
+	if t == u {
+		return true
+	}
+	if t == nil || u == nil || !slices.Equal(t.names, u.names) || len(t.polys) != len(u.polys) {
+		return false
+	}
+	for i := range t.polys {
+		if !orb.Equal(t.polys[i], u.polys[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // Bound returns the bounds of a town by name.
 func (t *Towns) Bound(name string) (orb.Bound, bool) {
 	if t == nil {

@@ -48,21 +48,88 @@ type Water struct {
 	mu    sync.Mutex
 	gen   uint64      // bumped by every incremental update
 	state *waterState // the district as of the last full run or update
-	memo  atomic.Pointer[cellMemo]
+	memo  atomic.Pointer[runMemo]
 }
 
-// cellMemo remembers the H3 cell of every building's centre as of the
-// last run: placing 680,000 centres costs h3 about 1 s of CPU, a lookup a
-// tenth of that. A building whose centre moved is placed afresh. Once
-// published a memo is only read.
-type cellMemo struct {
+// runMemo is what a run remembers for the next: where the buildings and
+// sources stand in H3 (h3's latLngToCell costs 1.4 µs: ≈ 1 s of CPU for
+// the district), and the built-up cells' centres and towns. Once
+// published it is only read.
+type runMemo struct {
 	res   int
-	cells map[int64]memoCell
+	blds  cellMemo // every building
+	srcs  cellMemo // the usable sources placed for the spacing check
+	cells cellInfo
 }
 
-type memoCell struct {
-	at   orb.Point
-	cell geo.Cell
+// cellInfo holds built-up cells' centres and the towns they lie in.
+type cellInfo struct {
+	cells   []geo.Cell // ascending
+	centers []orb.Point
+	towns   []string
+	of      *Towns // the towns the cells were placed in
+}
+
+// info returns the remembered centre and town of c; a cursor j (start
+// at 0) walks cells in ascending order. The town holds for the towns
+// ci.of.
+func (ci *cellInfo) info(j *int, c geo.Cell) (center orb.Point, town string, ok bool) {
+	for *j < len(ci.cells) && ci.cells[*j] < c {
+		*j++
+	}
+	if *j < len(ci.cells) && ci.cells[*j] == c {
+		return ci.centers[*j], ci.towns[*j], true
+	}
+	return orb.Point{}, "", false
+}
+
+// cellMemo remembers the H3 cell of features (buildings' centres,
+// sources) as of the last run, in slices sorted by id (the store's
+// order): walking it beside the features costs next to nothing. A
+// feature that moved is placed afresh.
+type cellMemo struct {
+	ids   []int64 // ascending; for buildings shared with the state's bldTable, never written
+	at    []orb.Point
+	cells []geo.Cell
+}
+
+// cursor returns a reader of m for ids that come in ascending order from
+// id first on; a nil memo places every centre afresh.
+func (m *cellMemo) cursor(first int64) memoCursor {
+	c := memoCursor{m: m}
+	if m != nil {
+		c.j, _ = slices.BinarySearch(m.ids, first)
+	}
+	return c
+}
+
+// memoCursor walks a memo beside a run of buildings in id order.
+type memoCursor struct {
+	m *cellMemo
+	j int
+}
+
+// find returns the remembered cell of feature id at at, if it has not
+// moved.
+func (c *memoCursor) find(id int64, at orb.Point) (geo.Cell, bool) {
+	if m := c.m; m != nil {
+		for c.j < len(m.ids) && m.ids[c.j] < id {
+			c.j++
+		}
+		if c.j < len(m.ids) && m.ids[c.j] == id && m.at[c.j] == at {
+			return m.cells[c.j], true
+		}
+	}
+	return 0, false
+}
+
+// cellOf returns the cell at res (the memo's) of the point at of feature
+// id: the remembered one when the feature has not moved.
+func (c *memoCursor) cellOf(id int64, at orb.Point, res int) geo.Cell {
+	if cell, ok := c.find(id, at); ok {
+		return cell
+	}
+	return geo.CellOf(at, res)
 }
 
 type cellState struct {
@@ -76,15 +143,67 @@ type cellState struct {
 }
 
 type bldState struct {
-	at      orb.Point // centre of the building's bound
 	town    string
 	covered bool
+	gone    bool // deleted since the full run (in bldTable.sts only)
+}
+
+// bldTable holds every building's state: those of the last full run in
+// slices sorted by id, as a run finds them in the store (no hashing of
+// 680,000 ids), and those added by updates since in a map. A building
+// of the run deleted since is marked gone.
+type bldTable struct {
+	ids   []int64 // ascending
+	sts   []bldState
+	extra map[int64]bldState
+}
+
+func (t *bldTable) get(id int64) (bldState, bool) {
+	if i, ok := slices.BinarySearch(t.ids, id); ok && !t.sts[i].gone {
+		return t.sts[i], true
+	} else if ok {
+		return bldState{}, false
+	}
+	b, ok := t.extra[id]
+	return b, ok
+}
+
+func (t *bldTable) set(id int64, b bldState) {
+	b.gone = false
+	if i, ok := slices.BinarySearch(t.ids, id); ok {
+		t.sts[i] = b
+		return
+	}
+	if t.extra == nil {
+		t.extra = map[int64]bldState{}
+	}
+	t.extra[id] = b
+}
+
+func (t *bldTable) drop(id int64) {
+	if i, ok := slices.BinarySearch(t.ids, id); ok {
+		t.sts[i].gone = true
+		return
+	}
+	delete(t.extra, id)
+}
+
+// each calls fn for every building's state.
+func (t *bldTable) each(fn func(bldState)) {
+	for _, b := range t.sts {
+		if !b.gone {
+			fn(b)
+		}
+	}
+	for _, b := range t.extra {
+		fn(b)
+	}
 }
 
 type waterState struct {
 	res       int
 	cells     map[geo.Cell]*cellState
-	buildings map[int64]bldState
+	buildings bldTable
 	uncovered map[int64]orb.Point // the uncovered buildings' centres
 	spacing   map[int64]bool      // ids of spacing gaps in the district
 	usable    map[int64]bool      // ids of the usable sources that count
@@ -94,8 +213,8 @@ type waterState struct {
 // acc sums cells, gaps, buildings and uncovered buildings.
 type acc struct{ cells, gaps, blds, unc int }
 
-func newWaterState(res, buildings int) *waterState {
-	return &waterState{res: res, cells: map[geo.Cell]*cellState{}, buildings: make(map[int64]bldState, buildings),
+func newWaterState(res int) *waterState {
+	return &waterState{res: res, cells: map[geo.Cell]*cellState{},
 		uncovered: map[int64]orb.Point{}, spacing: map[int64]bool{}, usable: map[int64]bool{}, totals: map[string]*acc{}}
 }
 
@@ -117,26 +236,32 @@ func (st *waterState) countCell(cs *cellState, sign int) {
 	}
 }
 
-// setBuilding records a building's state (replacing any), keeping the
-// totals and the uncovered set.
-func (st *waterState) setBuilding(id int64, b bldState) {
+// setBuilding records the state of a building with centre at (replacing
+// any), keeping the totals and the uncovered set.
+func (st *waterState) setBuilding(id int64, at orb.Point, b bldState) {
 	st.dropBuilding(id)
-	st.buildings[id] = b
+	st.buildings.set(id, b)
 	a := st.total(b.town)
 	a.blds++
 	if !b.covered {
 		a.unc++
-		st.uncovered[id] = b.at
+		st.uncovered[id] = at
 	}
+}
+
+// town returns the town of a building, "" for one not known.
+func (st *waterState) town(id int64) string {
+	b, _ := st.buildings.get(id)
+	return b.town
 }
 
 // dropBuilding forgets a building and reports whether it was uncovered.
 func (st *waterState) dropBuilding(id int64) (wasUncovered bool) {
-	old, ok := st.buildings[id]
+	old, ok := st.buildings.get(id)
 	if !ok {
 		return false
 	}
-	delete(st.buildings, id)
+	st.buildings.drop(id)
 	a := st.total(old.town)
 	a.blds--
 	if !old.covered {
@@ -213,6 +338,7 @@ type sources struct {
 	radius []float64
 	ix     *pointIndex
 	maxR   float64
+	cells  []geo.Cell // per source its cell once placed (0 before), when kept
 }
 
 func (w *Water) radii(r Rules) map[string]Rule {
@@ -262,13 +388,17 @@ func (w *Water) loadSources(ctx context.Context, env *Env, p Params, b orb.Bound
 
 // coversPoint reports whether a usable source covers p.
 func (s *sources) coversPoint(p orb.Point) bool {
-	hit := false
-	s.ix.near(orb.Bound{Min: p, Max: p}, s.maxR, func(i int) {
-		if !hit && geo.Distance(p, s.ix.pts[i]) <= s.radius[i] {
-			hit = true
+	near := newNearBy(p)
+	return s.ix.nearAny(orb.Bound{Min: p, Max: p}, s.maxR, func(i int) bool {
+		q, r := s.ix.pts[i], s.radius[i]
+		switch lo, hi := near.bounds(q); {
+		case lo > r:
+			return false
+		case hi <= r:
+			return true
 		}
+		return geo.Distance(p, q) <= r
 	})
-	return hit
 }
 
 // coversGeometry reports whether a usable source is within its radius of
@@ -279,21 +409,55 @@ func (s *sources) coversGeometry(g orb.Geometry, b orb.Bound) bool {
 	}
 	c := b.Center()
 	hd := geo.Distance(c, b.Max)
-	hit := false
-	s.ix.near(b, s.maxR, func(i int) {
-		if hit {
-			return
+	near := newNearBy(c)
+	return s.ix.nearAny(b, s.maxR, func(i int) bool {
+		q, r := s.ix.pts[i], s.radius[i]
+		// the bounds on geo.Distance(c, q) settle most sources without it
+		switch lo, hi := near.bounds(q); {
+		case lo-hd > r:
+			return false
+		case hi+hd <= r:
+			return true
 		}
-		d0 := geo.Distance(c, s.ix.pts[i])
+		d0 := geo.Distance(c, q)
 		switch {
-		case d0-hd > s.radius[i]:
-		case d0+hd <= s.radius[i]:
-			hit = true
-		default:
-			hit = geo.DistanceTo(s.ix.pts[i], g) <= s.radius[i]
+		case d0-hd > r:
+			return false
+		case d0+hd <= r:
+			return true
 		}
+		return geo.DistanceTo(q, g) <= r
 	})
-	return hit
+}
+
+// nearBy bounds geo.Distance from a point p to points near it without
+// its trigonometry: geo.Distance takes metres per degree at the two
+// points' mid-latitude, nearBy at p's, which differ by a factor within
+// 1 ± tan(lat)·Δlat/2 (Δlat in radians): under 1 ± 5e-4 for points less
+// than 0.01° of latitude apart below 80°. The bounds allow twice that.
+type nearBy struct {
+	p      orb.Point
+	kx, ky float64
+	ok     bool
+}
+
+func newNearBy(p orb.Point) nearBy {
+	kx, ky := geo.MetresPerDegree(p[1])
+	return nearBy{p: p, kx: kx, ky: ky, ok: math.Abs(p[1]) < 80}
+}
+
+// nearByRel is the relative margin of nearBy's bounds.
+const nearByRel = 1e-3
+
+// bounds returns lo ≤ geo.Distance(p, q) ≤ hi; (0, +Inf) when q is too
+// far in latitude for the estimate.
+func (n nearBy) bounds(q orb.Point) (lo, hi float64) {
+	dy := q[1] - n.p[1]
+	if !n.ok || math.Abs(dy) >= 0.01 {
+		return 0, math.Inf(1)
+	}
+	est := math.Hypot((q[0]-n.p[0])*n.kx, dy*n.ky)
+	return est * (1 - nearByRel), est * (1 + nearByRel)
 }
 
 // nearest returns the nearest usable source to g (with bound b) within
@@ -302,26 +466,23 @@ func (s *sources) nearest(g orb.Geometry, b orb.Bound) (int, float64) {
 	if pt, ok := g.(orb.Point); ok {
 		return s.ix.nearest(pt, evidenceM)
 	}
-	return s.ix.nearestTo(b, evidenceM, func(i int) float64 { return geo.DistanceTo(s.ix.pts[i], g) })
-}
-
-// bldEval is what a run finds for one building.
-type bldEval struct {
-	id   int64
-	cell geo.Cell
-	st   bldState
-	unc  *layers.Feature // uncovered and asked for
+	return s.ix.nearestTo(b, evidenceM, func(i int) float64 { return geo.DistanceTo(s.ix.pts[i], g) }, nil)
 }
 
 // bldBatch is a run of buildings from the store, evaluated by a worker.
 // The store lends its buildings (layers.View), so a batch keeps its own
 // copy of what a worker needs: the geometry, its coordinates carved out
-// of the batch's slabs, and the properties that are read.
+// of the batch's slabs, and the properties that are read. The worker
+// fills in what it finds, in the batch's (the store's) order.
 type bldBatch struct {
 	bs    []bld
 	pts   []orb.Point
 	rings []orb.Ring
-	out   []bldEval
+
+	sts   []bldState
+	at    []orb.Point // the buildings' centres
+	cells []geo.Cell  // the cells holding them
+	unc   []layers.Feature
 	done  chan struct{}
 }
 
@@ -335,6 +496,15 @@ type bld struct {
 func newBldBatch() *bldBatch {
 	return &bldBatch{bs: make([]bld, 0, runBatch), pts: make([]orb.Point, 0, 6*runBatch),
 		rings: make([]orb.Ring, 0, runBatch), done: make(chan struct{})}
+}
+
+// reset empties a merged batch for reuse: nothing of it is kept (the
+// uncovered buildings' features have their own geometry).
+func (b *bldBatch) reset() {
+	clear(b.bs) // drop the references to the store's property values
+	clear(b.unc)
+	b.bs, b.pts, b.rings, b.unc = b.bs[:0], b.pts[:0], b.rings[:0], b.unc[:0]
+	b.done = make(chan struct{})
 }
 
 // add copies a lent building into the batch.
@@ -371,84 +541,114 @@ func (c bld) feature() layers.Feature {
 	return layers.Feature{Layer: layers.Buildings, ID: c.id, Geometry: c.geom, Props: props}
 }
 
+// eval places and judges the batch's buildings.
+func (b *bldBatch) eval(env *Env, p Params, src *sources, memo *cellMemo, res int, hydrantRule Rule) {
+	std := hydrantRule.Cite()
+	n := len(b.bs)
+	b.sts, b.at, b.cells = slices.Grow(b.sts[:0], n)[:n], slices.Grow(b.at[:0], n)[:n], slices.Grow(b.cells[:0], n)[:n]
+	var cur memoCursor
+	if n > 0 {
+		cur = memo.cursor(b.bs[0].id)
+	}
+	for i, f := range b.bs {
+		bd := f.geom.Bound()
+		ce := bd.Center()
+		town, _ := f.town.(string)
+		if town == "" {
+			town = env.Towns.At(ce)
+		}
+		covered := src.coversGeometry(f.geom, bd)
+		b.sts[i] = bldState{town: town, covered: covered}
+		b.at[i] = ce
+		b.cells[i] = cur.cellOf(f.id, ce, res)
+		if !covered && inParams(p, town, bd) {
+			b.unc = append(b.unc, uncoveredFeature(f.feature(), bd, town, src, hydrantRule, std))
+		}
+	}
+	close(b.done)
+}
+
 const runBatch = 2048
 
 // evalBuildings reads every building and evaluates them on all cores: the
 // store's callback fills batches, workers place and judge their buildings,
 // and one merger folds the batches, in store order, into st and out.
-func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sources, st *waterState, out *Result) error {
+// n is about how many buildings there are.
+func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sources, st *waterState, n int, old *cellMemo, out *Result) (*cellMemo, error) {
 	res := st.res
 	hydrantRule := env.Rules.Get(HydrantRadius)
-	old := w.memo.Load()
-	if old != nil && old.res != res {
-		old = nil
-	}
-	size := 1024
-	if old != nil {
-		size = len(old.cells) + len(old.cells)/8
-	}
-	memo := &cellMemo{res: res, cells: make(map[int64]memoCell, size)}
-	cellOf := func(id int64, at orb.Point) geo.Cell {
-		if old != nil {
-			if m, ok := old.cells[id]; ok && m.at == at {
-				return m.cell
-			}
-		}
-		return geo.CellOf(at, res)
-	}
+	n += n/64 + runBatch // room for a few written meanwhile
+	tb := bldTable{ids: make([]int64, 0, n), sts: make([]bldState, 0, n)}
+	memo := &cellMemo{at: make([]orb.Point, 0, n), cells: make([]geo.Cell, 0, n)}
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *bldBatch, workers)
 	order := make(chan *bldBatch, 4*workers)
+	free := make(chan *bldBatch, 6*workers) // merged batches, for reuse
 	var g errgroup.Group
 	for range workers {
 		g.Go(func() error {
 			for b := range work {
-				b.out = make([]bldEval, len(b.bs))
-				for i, f := range b.bs {
-					bd := f.geom.Bound()
-					ce := bd.Center()
-					town, _ := f.town.(string)
-					if town == "" {
-						town = env.Towns.At(ce)
-					}
-					covered := src.coversGeometry(f.geom, bd)
-					e := bldEval{id: f.id, cell: cellOf(f.id, ce), st: bldState{at: ce, town: town, covered: covered}}
-					if !covered && inParams(p, town, bd) {
-						u := uncoveredFeature(f.feature(), bd, town, src, hydrantRule)
-						e.unc = &u
-					}
-					b.out[i] = e
-				}
-				b.bs, b.pts, b.rings = nil, nil, nil
-				close(b.done)
+				b.eval(env, p, src, old, res, hydrantRule)
 			}
 			return nil
 		})
 	}
 	g.Go(func() error {
+		var (
+			lastCell geo.Cell
+			cs       *cellState
+			lastTown string
+			a        *acc
+		)
 		for b := range order {
 			<-b.done
-			for _, e := range b.out {
-				cs := st.cells[e.cell]
-				if cs == nil {
-					cs = &cellState{}
-					st.cells[e.cell] = cs
+			for i, c := range b.cells {
+				if cs == nil || c != lastCell {
+					if cs = st.cells[c]; cs == nil {
+						cs = &cellState{}
+						st.cells[c] = cs
+					}
+					lastCell = c
 				}
 				cs.buildings++
-				st.setBuilding(e.id, e.st)
-				memo.cells[e.id] = memoCell{e.st.at, e.cell}
-				if e.unc != nil {
-					out.Layers[UncoveredBuildings] = append(out.Layers[UncoveredBuildings], *e.unc)
+				s := b.sts[i]
+				if a == nil || s.town != lastTown {
+					a, lastTown = st.total(s.town), s.town
 				}
+				a.blds++
+				if !s.covered {
+					a.unc++
+					st.uncovered[b.bs[i].id] = b.at[i]
+				}
+				tb.ids = append(tb.ids, b.bs[i].id)
+			}
+			tb.sts = append(tb.sts, b.sts...)
+			memo.at = append(memo.at, b.at...)
+			memo.cells = append(memo.cells, b.cells...)
+			if len(b.unc) > 0 {
+				out.Layers[UncoveredBuildings] = append(out.Layers[UncoveredBuildings], b.unc...)
+			}
+			b.reset()
+			select {
+			case free <- b:
+			default:
 			}
 		}
 		return nil
 	})
-	cur := newBldBatch()
+	next := func() *bldBatch {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return newBldBatch()
+		}
+	}
+	cur := next()
 	send := func() {
 		order <- cur
 		work <- cur
-		cur = newBldBatch()
+		cur = next()
 	}
 	err := layers.View(ctx, env.Store, layers.Query{Layer: layers.Buildings}, func(f layers.Feature) error {
 		cur.add(f)
@@ -463,10 +663,30 @@ func (w *Water) evalBuildings(ctx context.Context, env *Env, p Params, src *sour
 	close(work)
 	close(order)
 	_ = g.Wait() // the goroutines return no errors
-	if err == nil {
-		w.memo.Store(memo)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	if !slices.IsSorted(tb.ids) { // not in id order after all: sort
+		sortBuildings(&tb, memo)
+	}
+	memo.ids = tb.ids
+	st.buildings = tb
+	return memo, nil
+}
+
+// sortBuildings sorts a run's buildings, and the memo beside them, by id.
+func sortBuildings(tb *bldTable, memo *cellMemo) {
+	perm := make([]int, len(tb.ids))
+	for i := range perm {
+		perm[i] = i
+	}
+	slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(tb.ids[a], tb.ids[b]) })
+	ids, sts := make([]int64, len(perm)), make([]bldState, len(perm))
+	at, cells := make([]orb.Point, len(perm)), make([]geo.Cell, len(perm))
+	for i, k := range perm {
+		ids[i], sts[i], at[i], cells[i] = tb.ids[k], tb.sts[k], memo.at[k], memo.cells[k]
+	}
+	tb.ids, tb.sts, memo.at, memo.cells = ids, sts, at, cells
 }
 
 // Run implements Analysis.
@@ -484,16 +704,41 @@ func (w *Water) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := newWaterState(res, n)
+	st := newWaterState(res)
 	hydrantRule := env.Rules.Get(HydrantRadius)
+	hydrantCite := hydrantRule.Cite()
 	out := &Result{Analysis: w.ID(), Layers: map[string][]layers.Feature{}}
-	if err := w.evalBuildings(ctx, env, p, src, st, out); err != nil {
+	old := w.memo.Load()
+	if old != nil && old.res != res {
+		old = nil
+	}
+	var oldBlds, oldSrcs *cellMemo
+	var oldCells *cellInfo
+	sameTowns := false
+	if old != nil {
+		oldBlds, oldSrcs, oldCells = &old.blds, &old.srcs, &old.cells
+		sameTowns = old.cells.of.Same(env.Towns)
+	}
+	blds, err := w.evalBuildings(ctx, env, p, src, st, n, oldBlds, out)
+	if err != nil {
 		return nil, err
 	}
 
 	// the cells on all cores, the hydrant spacing beside them
 	cells := sortedCells(st.cells)
+	css := make([]*cellState, len(cells))
+	for i, c := range cells {
+		css[i] = st.cells[c]
+	}
+	gaps := make([]layers.Feature, len(cells)) // ID 0 where no gap is reported
 	var spacing []layers.Feature
+	src.cells = make([]geo.Cell, len(src.ids))
+	if len(src.ids) > 0 {
+		cur := oldSrcs.cursor(src.ids[0])
+		for i, id := range src.ids {
+			src.cells[i], _ = cur.find(id, src.ix.pts[i])
+		}
+	}
 	var g errgroup.Group
 	g.Go(func() error {
 		roads, err := queryAll(ctx, env.Store, layers.Query{Layer: layers.Roads})
@@ -506,8 +751,21 @@ func (w *Water) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	for k := range workers {
 		g.Go(func() error {
+			j := 0
 			for i := k; i < len(cells); i += workers {
-				w.evaluateCell(env, src, cells[i], st.cells[cells[i]])
+				cs := css[i]
+				if oldCells != nil {
+					if center, town, ok := oldCells.info(&j, cells[i]); ok {
+						cs.center = center
+						if sameTowns {
+							cs.town = town
+						}
+					}
+				}
+				w.evaluateCell(env, src, cells[i], cs)
+				if !cs.covered && inParams(p, cs.town, orb.Bound{Min: cs.center, Max: cs.center}) {
+					gaps[i] = gapFeature(cells[i], cs, hydrantRule, hydrantCite)
+				}
 			}
 			return nil
 		})
@@ -515,13 +773,23 @@ func (w *Water) Run(ctx context.Context, env *Env, p Params) (*Result, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for _, c := range cells {
-		cs := st.cells[c]
+	info := cellInfo{cells: cells, centers: make([]orb.Point, len(cells)), towns: make([]string, len(cells)), of: env.Towns}
+	for i, cs := range css {
 		st.countCell(cs, 1)
-		if !cs.covered && inParams(p, cs.town, orb.Bound{Min: cs.center, Max: cs.center}) {
-			out.Layers[WaterGaps] = append(out.Layers[WaterGaps], gapFeature(c, cs, hydrantRule))
+		info.centers[i], info.towns[i] = cs.center, cs.town
+		if gaps[i].ID != 0 {
+			out.Layers[WaterGaps] = append(out.Layers[WaterGaps], gaps[i])
 		}
 	}
+	memo := &runMemo{res: res, blds: *blds, cells: info}
+	for i, c := range src.cells {
+		if c != 0 {
+			memo.srcs.ids = append(memo.srcs.ids, src.ids[i])
+			memo.srcs.at = append(memo.srcs.at, src.ix.pts[i])
+			memo.srcs.cells = append(memo.srcs.cells, c)
+		}
+	}
+	w.memo.Store(memo)
 	for _, f := range spacing {
 		st.spacing[f.ID] = true
 		town, _ := f.Props["town"].(string)
@@ -560,8 +828,10 @@ func (w *Water) evaluateCell(env *Env, src *sources, c geo.Cell, cs *cellState) 
 	}
 }
 
-func gapFeature(c geo.Cell, cs *cellState, r Rule) layers.Feature {
-	props := map[string]any{"cell": c.String(), "buildings": int64(cs.buildings)}
+// gapFeature describes a gap cell; std is r.Cite().
+func gapFeature(c geo.Cell, cs *cellState, r Rule, std string) layers.Feature {
+	props := make(map[string]any, 10)
+	props["cell"], props["buildings"] = c.String(), int64(cs.buildings)
 	if cs.town != "" {
 		props["town"] = cs.town
 	}
@@ -570,13 +840,13 @@ func gapFeature(c geo.Cell, cs *cellState, r Rule) layers.Feature {
 		props["nearest_id"] = cs.nearestID
 		props["nearest_kind"] = cs.nearestK
 	}
-	return layers.Feature{Layer: WaterGaps, ID: int64(c), Geometry: geo.CellPolygon(c), Props: cite(props, r)}
+	return layers.Feature{Layer: WaterGaps, ID: int64(c), Geometry: geo.CellPolygon(c), Props: citeAs(props, r, std)}
 }
 
 // uncoveredFeature describes an uncovered building; it copies f's
-// geometry, so f may be lent.
-func uncoveredFeature(f layers.Feature, b orb.Bound, town string, src *sources, r Rule) layers.Feature {
-	props := map[string]any{}
+// geometry, so f may be lent. std is r.Cite().
+func uncoveredFeature(f layers.Feature, b orb.Bound, town string, src *sources, r Rule, std string) layers.Feature {
+	props := make(map[string]any, 10)
 	for _, k := range []string{"name", "use"} {
 		if v, ok := f.Props[k]; ok {
 			props[k] = v
@@ -590,7 +860,7 @@ func uncoveredFeature(f layers.Feature, b orb.Bound, town string, src *sources, 
 		props["nearest_id"] = src.ids[i]
 		props["nearest_kind"] = src.kinds[i]
 	}
-	return layers.Feature{Layer: UncoveredBuildings, ID: f.ID, Geometry: orb.Clone(f.Geometry), Props: cite(props, r)}
+	return layers.Feature{Layer: UncoveredBuildings, ID: f.ID, Geometry: orb.Clone(f.Geometry), Props: citeAs(props, r, std)}
 }
 
 // spacing finds consecutive hydrants along each road farther apart than
@@ -602,7 +872,17 @@ func (w *Water) spacing(env *Env, src *sources, st *waterState, roads []layers.F
 	inBuiltUp := func(i int) bool {
 		if built[i] == 0 {
 			built[i] = -1
-			if _, ok := st.cells[geo.CellOf(src.ix.pts[i], st.res)]; ok {
+			var c geo.Cell
+			if src.cells != nil {
+				c = src.cells[i]
+			}
+			if c == 0 {
+				c = geo.CellOf(src.ix.pts[i], st.res)
+			}
+			if src.cells != nil {
+				src.cells[i] = c
+			}
+			if _, ok := st.cells[c]; ok {
 				built[i] = 1
 			}
 		}
@@ -749,16 +1029,16 @@ func (st *waterState) summary(towns *Towns, p Params, spacing, usable int) Summa
 				a.gaps++
 			}
 		}
-		for _, b := range st.buildings {
+		st.buildings.each(func(b bldState) {
 			if p.Town != "" && b.town != p.Town {
-				continue
+				return
 			}
 			a := get(b.town)
 			a.blds++
 			if !b.covered {
 				a.unc++
 			}
-		}
+		})
 	}
 	for _, a := range per {
 		all.cells += a.cells
@@ -816,6 +1096,7 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 		return nil, nil, Summary{}, fmt.Errorf("towns changed")
 	}
 	hydrantRule := env.Rules.Get(HydrantRadius)
+	hydrantCite := hydrantRule.Cite()
 	up := map[string][]layers.Feature{}
 	del := map[string][]int64{}
 
@@ -848,10 +1129,10 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 				town = env.Towns.At(ce)
 			}
 			covered := src.coversGeometry(f.Geometry, f.Geometry.Bound())
-			was, existed := st.buildings[f.ID]
-			st.setBuilding(f.ID, bldState{at: ce, town: town, covered: covered})
+			was, existed := st.buildings.get(f.ID)
+			st.setBuilding(f.ID, ce, bldState{town: town, covered: covered})
 			if !covered {
-				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), town, src, hydrantRule))
+				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), town, src, hydrantRule, hydrantCite))
 			} else if existed && !was.covered {
 				del[UncoveredBuildings] = append(del[UncoveredBuildings], f.ID)
 			}
@@ -900,7 +1181,7 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 				if err != nil || !far.Intersects(f.Geometry.Bound()) {
 					continue
 				}
-				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), st.buildings[id].town, src, hydrantRule))
+				up[UncoveredBuildings] = append(up[UncoveredBuildings], uncoveredFeature(f, f.Geometry.Bound(), st.town(id), src, hydrantRule, hydrantCite))
 			}
 		}
 	}
@@ -917,7 +1198,7 @@ func (w *Water) Update(ctx context.Context, env *Env, c layers.Change) (map[stri
 		st.countCell(cs, 1)
 		switch {
 		case !cs.covered:
-			up[WaterGaps] = append(up[WaterGaps], gapFeature(cell, cs, hydrantRule))
+			up[WaterGaps] = append(up[WaterGaps], gapFeature(cell, cs, hydrantRule, hydrantCite))
 		case !was:
 			del[WaterGaps] = append(del[WaterGaps], int64(cell))
 		}

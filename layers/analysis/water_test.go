@@ -298,3 +298,92 @@ func equalProps(a, b map[string]any) bool {
 	}
 	return true
 }
+
+// TestWaterWarmRunMatchesCold runs water coverage, moves, adds and
+// deletes buildings, moves hydrants along a road and redraws the town,
+// and checks that a second run of the same analysis (which reuses the
+// cells of the buildings and hydrants that did not move, and the
+// centres of the cells) equals a run of a new one, which places
+// everything afresh; then the same with the towns unchanged.
+func TestWaterWarmRunMatchesCold(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 9))
+	pl := geo.NewPlane(origin)
+	rnd := func() float64 { return rng.Float64()*2400 - 1200 }
+	st := memstore.New()
+	fs := []layers.Feature{{Layer: layers.Towns, ID: 1, Geometry: townSquare(pl, 1500),
+		Props: map[string]any{"name": "鱼洞街道", "code": "500113002"}}}
+	for i := range 40 {
+		fs = append(fs, hydrant(int64(i+1), pl.Unproject(orb.Point{rnd(), rnd()}), "in_service"))
+	}
+	for i := range 3000 {
+		fs = append(fs, building(int64(i+1), square(pl, rnd(), rnd(), 8+rng.Float64()*20)))
+	}
+	fs = append(fs, layers.Feature{Layer: layers.Roads, ID: 1, Props: map[string]any{"class": "branch", "name": "测试路"},
+		Geometry: pl.UnprojectGeometry(orb.LineString{{-1000, 5}, {1000, 5}})})
+	for i := range 20 {
+		fs = append(fs, hydrant(int64(100+i), pl.Unproject(orb.Point{-1000 + 100*float64(i) + 60*rng.Float64(), 0}), "in_service"))
+	}
+	for _, f := range fs {
+		if err := st.Upsert(ctx, f.Layer, []layers.Feature{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	towns, err := analysis.LoadTowns(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &analysis.Env{Store: st, Rules: analysis.DefaultRules(), Towns: towns}
+	warm := analysis.NewWater()
+	if _, err := warm.Run(ctx, env, analysis.Params{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 300 {
+		id := int64(rng.IntN(3500) + 1)
+		if rng.IntN(3) == 0 {
+			err = st.Delete(ctx, layers.Buildings, []int64{id})
+		} else {
+			err = st.Upsert(ctx, layers.Buildings, []layers.Feature{building(id, square(pl, rnd(), rnd(), 15))})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		h := hydrant(int64(100+rng.IntN(20)), pl.Unproject(orb.Point{rnd(), 2 * float64(i)}), "in_service")
+		if err := st.Upsert(ctx, layers.WaterSources, []layers.Feature{h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the town shrinks: cells outside it are in no town now
+	if err := st.Upsert(ctx, layers.Towns, []layers.Feature{{Layer: layers.Towns, ID: 1, Geometry: townSquare(pl, 700),
+		Props: map[string]any{"name": "鱼洞街道", "code": "500113002"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, reload := range []bool{true, false} {
+		if reload {
+			if env.Towns, err = analysis.LoadTowns(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := warm.Run(ctx, env, analysis.Params{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := analysis.NewWater().Run(ctx, env, analysis.Params{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Summary, want.Summary) {
+			t.Errorf("summary: warm %v, cold %v", got.Summary, want.Summary)
+		}
+		for _, l := range []string{analysis.WaterGaps, analysis.UncoveredBuildings, analysis.SpacingGaps} {
+			if len(want.Layers[l]) == 0 {
+				t.Fatalf("%s: nothing to compare", l)
+			}
+			if !reflect.DeepEqual(got.Layers[l], want.Layers[l]) {
+				t.Errorf("%s: warm run (%d features) differs from cold (%d)", l, len(got.Layers[l]), len(want.Layers[l]))
+			}
+		}
+	}
+}
