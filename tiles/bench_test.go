@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -18,20 +17,10 @@ import (
 	"github.com/paulmach/orb/maptile/tilecover"
 
 	"riskmap/fixtures"
+	"riskmap/internal/cputime"
 	"riskmap/layers"
 	"riskmap/layers/memstore"
 )
-
-// cpuTime is the CPU time (user and system) the process has used, in
-// nanoseconds: on a shared machine a benchmark's wall time per op says
-// more about the neighbours than about the code, its CPU time does not.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // townTiles returns the tiles at zoom z around the centres of the demo's
 // 8 streets (街道) that hold buildings.
@@ -68,7 +57,7 @@ func BenchmarkRenderBuildings(b *testing.B) {
 			ts := townTiles(b, z)
 			b.ReportAllocs()
 			i, bytes := 0, 0
-			cpu := cpuTime()
+			cpu := cputime.Used()
 			for b.Loop() {
 				data, err := r.Render(ctx, ts[i%len(ts)], []string{layers.Buildings})
 				if err != nil {
@@ -79,7 +68,7 @@ func BenchmarkRenderBuildings(b *testing.B) {
 			}
 			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
 			b.ReportMetric(float64(bytes)/float64(i), "B/tile")
-			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
+			b.ReportMetric(float64(cputime.Used()-cpu)/1e3/float64(i), "cpu-µs/tile")
 		})
 	}
 }
@@ -157,7 +146,7 @@ func BenchmarkNewEntry(b *testing.B) {
 			b.ReportAllocs()
 			var e *Entry
 			var gz gzipper
-			cpu := cpuTime()
+			cpu := cputime.Used()
 			for b.Loop() {
 				if e, err = newEntry("k", t, &gz); err != nil {
 					b.Fatal(err)
@@ -165,7 +154,7 @@ func BenchmarkNewEntry(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(t.Data)), "B")
 			b.ReportMetric(float64(len(e.Gzip)), "B-gzip")
-			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(cputime.Used()-cpu)/1e3/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
@@ -217,7 +206,7 @@ func BenchmarkRenderDistrict(b *testing.B) {
 			}
 			b.ReportAllocs()
 			i, bytes, biggest := 0, 0, 0
-			cpu := cpuTime()
+			cpu := cputime.Used()
 			for b.Loop() {
 				data, err := r.Render(ctx, ts[i%len(ts)], c.ids)
 				if err != nil {
@@ -231,7 +220,7 @@ func BenchmarkRenderDistrict(b *testing.B) {
 			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
 			b.ReportMetric(float64(bytes)/float64(i), "B/tile")
 			b.ReportMetric(float64(biggest), "B-max")
-			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
+			b.ReportMetric(float64(cputime.Used()-cpu)/1e3/float64(i), "cpu-µs/tile")
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/paulmach/orb/maptile"
 
+	"riskmap/internal/cputime"
 	"riskmap/layers"
 )
 
@@ -129,7 +130,7 @@ func BenchmarkHeavyTiles(b *testing.B) {
 	b.Run("render", func(b *testing.B) {
 		b.ReportAllocs()
 		i, bytes := 0, 0
-		cpu := cpuTime()
+		cpu := cputime.Used()
 		for b.Loop() {
 			data, err := r.Render(ctx, ts[i%len(ts)], ids)
 			if err != nil {
@@ -140,7 +141,7 @@ func BenchmarkHeavyTiles(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(ts)), "tiles")
 		b.ReportMetric(float64(bytes)/float64(i), "B/tile")
-		b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
+		b.ReportMetric(float64(cputime.Used()-cpu)/1e3/float64(i), "cpu-µs/tile")
 	})
 	b.Run("entry", func(b *testing.B) {
 		var tls []*Tile
@@ -154,13 +155,13 @@ func BenchmarkHeavyTiles(b *testing.B) {
 		b.ReportAllocs()
 		var gz gzipper
 		i := 0
-		cpu := cpuTime()
+		cpu := cputime.Used()
 		for b.Loop() {
 			if _, err := newEntry("k", tls[i%len(tls)], &gz); err != nil {
 				b.Fatal(err)
 			}
 			i++
 		}
-		b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
+		b.ReportMetric(float64(cputime.Used()-cpu)/1e3/float64(i), "cpu-µs/tile")
 	})
 }

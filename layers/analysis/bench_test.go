@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"riskmap/fixtures"
+	"riskmap/internal/cputime"
 	"riskmap/layers"
 	"riskmap/layers/analysis"
 	"riskmap/layers/memstore"
@@ -60,19 +60,9 @@ func benchEngineOn(b *testing.B, open func(*layers.Catalog) layers.Store, as ...
 	return e, st
 }
 
-// cpuTime returns the CPU time the process has used (user + system): on a
-// machine shared with other jobs it says more than the wall clock.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU reports the CPU milliseconds per op since start (all cores).
 func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime(b)-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Used()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkWaterCoverageDistrict is a full water-coverage run over the
@@ -81,7 +71,7 @@ func BenchmarkWaterCoverageDistrict(b *testing.B) {
 	e, _ := benchEngine(b)
 	ctx := context.Background()
 	b.ResetTimer()
-	cpu := cpuTime(b)
+	cpu := cputime.Used()
 	for b.Loop() {
 		if _, err := e.Run(ctx, "water-coverage", analysis.Params{}); err != nil {
 			b.Fatal(err)
@@ -102,7 +92,7 @@ func BenchmarkWaterCoverageDistrictCold(b *testing.B) {
 	}
 	env := &analysis.Env{Store: st, Rules: e.Rules(), Towns: towns}
 	b.ResetTimer()
-	cpu := cpuTime(b)
+	cpu := cputime.Used()
 	for b.Loop() {
 		if _, err := analysis.NewWater().Run(ctx, env, analysis.Params{}); err != nil {
 			b.Fatal(err)
@@ -140,7 +130,7 @@ func BenchmarkWaterCoverageDistrictPostGIS(b *testing.B) {
 	defer pg.Close()
 	defer e.Close()
 	b.ResetTimer()
-	cpu := cpuTime(b)
+	cpu := cputime.Used()
 	for b.Loop() {
 		if _, err := e.Run(ctx, "water-coverage", analysis.Params{}); err != nil {
 			b.Fatal(err)
@@ -162,7 +152,7 @@ func BenchmarkWaterIncremental(b *testing.B) {
 	}
 	p := f.Geometry.(orb.Point)
 	b.ResetTimer()
-	cpu := cpuTime(b)
+	cpu := cputime.Used()
 	i := 0
 	for b.Loop() {
 		i++
@@ -202,7 +192,7 @@ func BenchmarkStationReach(b *testing.B) {
 	e, _ := benchEngine(b)
 	ctx := context.Background()
 	b.ResetTimer()
-	cpu := cpuTime(b)
+	cpu := cputime.Used()
 	for b.Loop() {
 		if _, err := e.Run(ctx, "station-reach", analysis.Params{}); err != nil {
 			b.Fatal(err)

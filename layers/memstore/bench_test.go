@@ -4,12 +4,12 @@ import (
 	"context"
 	"math"
 	"math/rand"
-	"syscall"
 	"testing"
 
 	"github.com/paulmach/orb"
 
 	"riskmap/geo"
+	"riskmap/internal/cputime"
 	"riskmap/layers"
 )
 
@@ -95,17 +95,6 @@ func benchBuildings(n int) []layers.Feature {
 	return fs
 }
 
-// cpuTime is the CPU time (user and system) the process has used, in
-// nanoseconds: on a shared machine a benchmark's wall time per op says
-// more about the neighbours than about the code, its CPU time less so.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
 func load(b *testing.B, fs []layers.Feature) *Store {
 	b.Helper()
 	s := New()
@@ -144,7 +133,7 @@ func BenchmarkNearest(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				b.ReportAllocs()
 				i, n := 0, 0
-				cpu := cpuTime()
+				cpu := cputime.Used()
 				for b.Loop() {
 					q := c.q
 					q.Point = pts[i%len(pts)]
@@ -159,7 +148,7 @@ func BenchmarkNearest(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(cpuTime()-cpu)/float64(i), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Used()-cpu)/float64(i), "cpu-ns/op")
 			})
 		}
 	}
@@ -183,7 +172,7 @@ func benchQueryBBoxWith(b *testing.B, s *Store) {
 	run := func(b *testing.B, filters []layers.Filter, op string) {
 		b.ReportAllocs()
 		i, n := 0, 0
-		cpu := cpuTime()
+		cpu := cputime.Used()
 		for b.Loop() {
 			q := layers.Query{Layer: layers.Buildings, BBox: boxes[i%len(boxes)], Filters: filters}
 			i++
@@ -203,7 +192,7 @@ func benchQueryBBoxWith(b *testing.B, s *Store) {
 			}
 		}
 		b.ReportMetric(float64(n)/float64(i), "features/op")
-		b.ReportMetric(float64(cpuTime()-cpu)/float64(i), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Used()-cpu)/float64(i), "cpu-ns/op")
 	}
 	highRise := []layers.Filter{layers.Eq("use", "high_rise")}
 	b.Run("query", func(b *testing.B) { run(b, nil, "query") })

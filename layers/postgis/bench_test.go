@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -17,21 +16,12 @@ import (
 	"github.com/paulmach/orb/maptile/tilecover"
 
 	"riskmap/fixtures"
+	"riskmap/internal/cputime"
 	"riskmap/layers"
 	"riskmap/layers/postgis"
 	"riskmap/layers/postgis/pgtest"
 	"riskmap/tiles"
 )
-
-// cpuTime is the CPU time (user and system) the process has used, in
-// nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // backendCPU is the CPU time of the PostgreSQL backend with process id
 // pid, in nanoseconds, from /proc (0 when the server runs elsewhere).
@@ -90,7 +80,7 @@ func BenchmarkQueryTiles(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/z%d", rd.name, z), func(b *testing.B) {
 				b.ReportAllocs()
 				i, n := 0, 0
-				cpu, db := cpuTime(), backendCPU(pid)
+				cpu, db := cputime.Used(), backendCPU(pid)
 				for b.Loop() {
 					err := rd.read(ctx, layers.Query{Layer: layers.Buildings, BBox: boxes[i%len(boxes)]}, func(layers.Feature) error { n++; return nil })
 					if err != nil {
@@ -100,7 +90,7 @@ func BenchmarkQueryTiles(b *testing.B) {
 				}
 				b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "queries/s")
 				b.ReportMetric(float64(n)/float64(i), "features/query")
-				b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/query")
+				b.ReportMetric(float64(cputime.Used()-cpu)/1e3/float64(i), "cpu-µs/query")
 				b.ReportMetric(float64(backendCPU(pid)-db)/1e3/float64(i), "pg-cpu-µs/query")
 			})
 		}
@@ -185,7 +175,7 @@ func BenchmarkRenderTiles(b *testing.B) {
 			r := tiles.New(v.read, cat)
 			b.ReportAllocs()
 			i, bytes := 0, 0
-			cpu, db := cpuTime(), backendCPU(pid)
+			cpu, db := cputime.Used(), backendCPU(pid)
 			for b.Loop() {
 				data, err := r.Render(ctx, ts[i%len(ts)], []string{layers.Buildings})
 				if err != nil {
@@ -197,7 +187,7 @@ func BenchmarkRenderTiles(b *testing.B) {
 			b.ReportMetric(float64(len(ts)), "tiles")
 			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
 			b.ReportMetric(float64(bytes)/float64(i), "B/tile")
-			b.ReportMetric(float64(cpuTime()-cpu)/1e3/float64(i), "cpu-µs/tile")
+			b.ReportMetric(float64(cputime.Used()-cpu)/1e3/float64(i), "cpu-µs/tile")
 			b.ReportMetric(float64(backendCPU(pid)-db)/1e3/float64(i), "pg-cpu-µs/tile")
 		})
 	}
