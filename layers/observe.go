@@ -43,6 +43,12 @@ func (o *Observed) View(ctx context.Context, q Query, fn func(Feature) error) er
 	return View(ctx, o.Store, q, fn)
 }
 
+// ViewMemo lends the wrapped store's features with their memos when it is
+// a MemoViewer, and with none otherwise (see layers.ViewMemo).
+func (o *Observed) ViewMemo(ctx context.Context, q Query, fn func(Feature, *Memo) error) error {
+	return ViewMemo(ctx, o.Store, q, fn)
+}
+
 // NearestView lends the wrapped store's neighbours when it is a
 // NearestViewer and copies them otherwise (see layers.NearestView).
 func (o *Observed) NearestView(ctx context.Context, q NearestQuery, fn func(Neighbor) error) error {

@@ -1,6 +1,9 @@
 package layers
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Viewer is implemented by stores that can lend their stored features to a
 // reader instead of copying them: the fast path of readers that only look
@@ -57,4 +60,44 @@ func NearestView(ctx context.Context, st Store, q NearestQuery, fn func(Neighbor
 		}
 	}
 	return nil
+}
+
+// Memo is where a reader keeps what it derives from one stored version of
+// a feature and would rather not derive again: the tile renderer keeps a
+// feature's typed properties and shaped geometry per zoom there. A write
+// stores a new version with an empty memo, so a memo never outlives what
+// it was derived from. It holds one value, set once; every value stored
+// in memos must be of one type (the tile renderer's), and a reader
+// recognises its own by its owner. The zero Memo is empty and ready; it is
+// safe for concurrent use and must not be copied.
+type Memo struct {
+	v atomic.Value
+}
+
+// Load returns the value held, nil when empty.
+func (m *Memo) Load() any { return m.v.Load() }
+
+// LoadOrStore returns the value held, storing v first when empty.
+func (m *Memo) LoadOrStore(v any) any {
+	if m.v.CompareAndSwap(nil, v) {
+		return v
+	}
+	return m.v.Load()
+}
+
+// MemoViewer is implemented by stores whose stored features never change
+// in place (a write stores a new version of a feature): View, lending with
+// each feature its memo, which lives as long as that version. The terms
+// of Viewer hold; the memo may be kept and written by fn.
+type MemoViewer interface {
+	ViewMemo(ctx context.Context, q Query, fn func(Feature, *Memo) error) error
+}
+
+// ViewMemo calls fn for each feature of st matching q with its memo when
+// st is a MemoViewer, and with a nil memo (through View) otherwise.
+func ViewMemo(ctx context.Context, st Store, q Query, fn func(Feature, *Memo) error) error {
+	if v, ok := st.(MemoViewer); ok {
+		return v.ViewMemo(ctx, q, fn)
+	}
+	return View(ctx, st, q, func(f Feature) error { return fn(f, nil) })
 }

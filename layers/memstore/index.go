@@ -25,6 +25,7 @@ type item struct {
 	geom  orb.Geometry
 	props map[string]any // nil when there are none
 	b     orb.Bound
+	memo  layers.Memo // what readers derive from this version (ViewMemo)
 }
 
 // newItem indexes a feature the store owns (see prepare).
@@ -153,17 +154,37 @@ func (ix *index) bounds() orb.Bound {
 	return orb.Bound{Min: lo, Max: hi}
 }
 
-// query returns the items matching q in id order, honouring AfterID and
+// readBuf is the scratch of one read: the R-tree's hits and the items
+// handed to the caller, reused from read to read (Store.bufs).
+type readBuf struct {
+	hits  []entry
+	items []*item
+}
+
+// maxPooledRead is the most items a pooled readBuf keeps room for: the
+// buffer of a whole-layer scan goes back to the heap.
+const maxPooledRead = 1 << 16
+
+// reset drops the buffer's references to items and reports whether it is
+// small enough to keep.
+func (rb *readBuf) reset() bool {
+	clear(rb.hits)
+	clear(rb.items)
+	rb.hits, rb.items = rb.hits[:0], rb.items[:0]
+	return cap(rb.items) <= maxPooledRead && cap(rb.hits) <= maxPooledRead
+}
+
+// query returns the items matching q in id order, in rb's memory, honouring AfterID and
 // Limit; the caller holds the read lock.
-func (ix *index) query(q layers.Query) []*item {
+func (ix *index) query(q layers.Query, rb *readBuf) []*item {
 	if ix.spatial(q) {
-		return ix.searchBBox(q)
+		return ix.searchBBox(q, rb)
 	}
 	// no spatial filter, or one that holds the whole layer: a scan in id
 	// order that stops at the limit.
 	s := ix.ordered()
 	start := sort.Search(len(s), func(i int) bool { return s[i].id > q.AfterID })
-	var out []*item
+	out := rb.items[:0]
 	if len(q.Filters) == 0 {
 		end := len(s)
 		if q.Limit > 0 && start+q.Limit < end {
@@ -192,8 +213,8 @@ func (ix *index) spatial(q layers.Query) bool {
 	return !q.BBox.Contains(ext.Min) || !q.BBox.Contains(ext.Max)
 }
 
-func (ix *index) searchBBox(q layers.Query) []*item {
-	var hits []entry
+func (ix *index) searchBBox(q layers.Query, rb *readBuf) []*item {
+	hits := rb.hits[:0]
 	lo, hi := rect(q.BBox)
 	ix.tree.Search(lo, hi, func(_, _ [2]float64, e entry) bool {
 		if e.id > q.AfterID && (len(q.Filters) == 0 || e.it.match(q.Filters)) {
@@ -205,10 +226,11 @@ func (ix *index) searchBBox(q layers.Query) []*item {
 	if q.Limit > 0 && len(hits) > q.Limit {
 		hits = hits[:q.Limit]
 	}
-	out := make([]*item, len(hits))
-	for i, e := range hits {
-		out[i] = e.it
+	out := rb.items[:0]
+	for _, e := range hits {
+		out = append(out, e.it)
 	}
+	rb.hits = hits
 	return out
 }
 

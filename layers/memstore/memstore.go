@@ -34,12 +34,15 @@ type Store struct {
 	// order is the order changes are applied in. It is taken before mu.
 	wmu  sync.Mutex
 	disk *disk // nil when memory only
+
+	bufs sync.Pool // of *readBuf
 }
 
 var (
 	_ layers.Store         = (*Store)(nil)
 	_ layers.Viewer        = (*Store)(nil)
 	_ layers.NearestViewer = (*Store)(nil)
+	_ layers.MemoViewer    = (*Store)(nil)
 )
 
 // New returns an empty store held in memory only. Its Close does nothing:
@@ -145,16 +148,32 @@ func (s *Store) View(ctx context.Context, q layers.Query, fn func(layers.Feature
 	return s.each(ctx, "view", q, func(it *item) error { return fn(it.lend()) })
 }
 
+// ViewMemo is View with each feature's memo (layers.MemoViewer): an item
+// never changes once stored, a write replaces it with a new one.
+func (s *Store) ViewMemo(ctx context.Context, q layers.Query, fn func(layers.Feature, *layers.Memo) error) error {
+	return s.each(ctx, "view", q, func(it *item) error { return fn(it.lend(), &it.memo) })
+}
+
 // each collects the items matching q under the read lock, then calls fn
 // for each outside it, checking ctx now and then.
 func (s *Store) each(ctx context.Context, op string, q layers.Query, fn func(*item) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: %s: %w", op, err)
 	}
+	rb, _ := s.bufs.Get().(*readBuf)
+	if rb == nil {
+		rb = &readBuf{}
+	}
+	defer func() {
+		if rb.reset() {
+			s.bufs.Put(rb)
+		}
+	}()
 	var items []*item
 	if err := s.read(q.Layer, func(ix *index) {
 		if ix != nil {
-			items = ix.query(q)
+			items = ix.query(q, rb)
+			rb.items = items
 		}
 	}); err != nil {
 		return err
