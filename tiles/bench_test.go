@@ -165,7 +165,10 @@ func BenchmarkNewEntry(b *testing.B) {
 // about the same tiles over HTTP). RISKMAP_BENCH_PROFILE=large renders the
 // large profile, as the load test does (generating it takes a while;
 // RISKMAP_BENCH_DATA=dir opens a copy of the load test's data directory
-// instead, as its server does).
+// instead, as its server does). The renderer keeps features' forms in the
+// store's memos as the server's does (the first pass over the tiles fills
+// them); buildings_z13-15_no_memo renders with a renderer that keeps none,
+// as every render from PostGIS does.
 func BenchmarkRenderDistrict(b *testing.B) {
 	ctx := context.Background()
 	st := demoStore(b)
@@ -173,6 +176,9 @@ func BenchmarkRenderDistrict(b *testing.B) {
 		st = largeStore(b)
 	}
 	r := New(st, layers.NewCatalog())
+	// a renderer keeping no forms: what a store without memos (PostGIS)
+	// gets, and the first render of a tile
+	bare := New(st, layers.NewCatalog(), WithMemoBytes(0), WithH3Index(r.Index()))
 	stats, err := st.Stats(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -195,9 +201,11 @@ func BenchmarkRenderDistrict(b *testing.B) {
 		name   string
 		lo, hi maptile.Zoom
 		ids    []string
+		r      *Renderer
 	}{
-		{"buildings_z13-15", 13, 15, []string{layers.Buildings}},
-		{"mixed_z10-15", 10, 15, []string{layers.Buildings, layers.WaterSources, layers.Pipelines, layers.Enterprises}},
+		{"buildings_z13-15", 13, 15, []string{layers.Buildings}, r},
+		{"mixed_z10-15", 10, 15, []string{layers.Buildings, layers.WaterSources, layers.Pipelines, layers.Enterprises}, r},
+		{"buildings_z13-15_no_memo", 13, 15, []string{layers.Buildings}, bare},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			ts := built(c.lo, c.hi)
@@ -208,7 +216,7 @@ func BenchmarkRenderDistrict(b *testing.B) {
 			i, bytes, biggest := 0, 0, 0
 			cpu := cputime.Used()
 			for b.Loop() {
-				data, err := r.Render(ctx, ts[i%len(ts)], c.ids)
+				data, err := c.r.Render(ctx, ts[i%len(ts)], c.ids)
 				if err != nil {
 					b.Fatal(err)
 				}

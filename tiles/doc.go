@@ -33,6 +33,25 @@
 // shortest lines, a hash-spread sample of points) are dropped until it
 // fits.
 //
+// # Kept forms
+//
+// Most of a cold tile's cost is readying each feature: typing its
+// properties by the layer schema, projecting, simplifying and snapping its
+// geometry. For a line or polygon, that last part does not depend on the
+// tile: the shaper makes it once per zoom in world pixels, around an
+// anchor on the integer grid, and a tile that holds the whole feature
+// takes it moved by whole pixels (only features crossing the tile's edge
+// are clipped and shaped in the tile). From a store whose features never
+// change in place (layers.MemoViewer: the embedded store), the renderer
+// keeps these forms in the stored feature's memo — the typed properties
+// and the shaped geometry for zooms 10–17 — so the next tile showing the
+// feature copies them; a write stores a new version of the feature with
+// an empty memo. The memory kept is bounded (WithMemoBytes, riskmap serve
+// --tile-memo-mb): past it, features are readied afresh each time. A
+// tile is byte for byte the same with kept forms or without
+// (TestMemoSameTiles, and TestPostGISTilesMatchMemstore against PostGIS,
+// which keeps none).
+//
 // # H3 layers
 //
 // The layer "h3:{id}" holds the H3 cells of layer id that contain at least

@@ -34,12 +34,17 @@ const (
 	cmdClosePath = 7
 )
 
-// cmdWriter appends the geometry commands of one feature; the cursor
-// carries over from one part to the next, as MVT requires.
+// cmdWriter appends the geometry commands of one feature as the varints
+// of MVT's packed geometry field; the cursor carries over from one part to
+// the next, as MVT requires. It notes where the first point's parameters
+// are (see shaped).
 type cmdWriter struct {
-	buf    []uint32
-	start  int
-	px, py int32
+	buf      []byte
+	start    int
+	px, py   int32
+	points   int   // points written
+	fx, fy   int32 // the first point
+	head, n0 int   // buf[start:head] is the first command's header; n0 follows the first point
 }
 
 func (w *cmdWriter) moveTo(ps []orb.Point) { w.command(cmdMoveTo, ps) }
@@ -47,14 +52,25 @@ func (w *cmdWriter) lineTo(ps []orb.Point) { w.command(cmdLineTo, ps) }
 func (w *cmdWriter) closePath()            { w.buf = append(w.buf, 1<<3|cmdClosePath) }
 
 func (w *cmdWriter) command(id uint32, ps []orb.Point) {
-	w.buf = append(w.buf, uint32(len(ps))<<3|id)
+	w.buf = binary.AppendUvarint(w.buf, uint64(uint32(len(ps))<<3|id))
 	for _, p := range ps {
 		x, y := int32(p[0]), int32(p[1])
+		if w.points == 0 {
+			w.fx, w.fy, w.head = x, y, len(w.buf)
+		}
 		dx, dy := x-w.px, y-w.py
 		w.px, w.py = x, y
-		w.buf = append(w.buf, uint32(dx<<1^dx>>31), uint32(dy<<1^dy>>31))
+		w.buf = binary.AppendUvarint(w.buf, uint64(zigzag(dx)))
+		w.buf = binary.AppendUvarint(w.buf, uint64(zigzag(dy)))
+		if w.points == 0 {
+			w.n0 = len(w.buf)
+		}
+		w.points++
 	}
 }
+
+// zigzag is MVT's parameter integer encoding.
+func zigzag(v int32) uint32 { return uint32(v<<1 ^ v>>31) }
 
 // kv is one property of a feature: a key and a scalar value (string,
 // int64, float64 or bool).
@@ -68,7 +84,7 @@ type kv struct {
 type feat struct {
 	id     uint64
 	w      float64 // weight: the heaviest are kept when cutting
-	g0, g1 int32   // geometry commands: cmds[g0:g1]
+	g0, g1 int32   // geometry commands, packed: geom[g0:g1]
 	p0, p1 int32   // properties: props[p0:p1], sorted by key
 	typ    geomType
 }
@@ -78,19 +94,19 @@ type feat struct {
 type layerFeatures struct {
 	name   string
 	feats  []feat
-	sorted bool // feats are heaviest first
-	cmds   []uint32
+	sorted bool   // feats are heaviest first
+	geom   []byte // the packed geometry commands of every feature
 	props  []kv
 }
 
-// add records a feature whose commands are cmds[g0:] and whose properties
+// add records a feature whose commands are geom[g0:] and whose properties
 // are props[p0:] (sorted here by key).
 func (lf *layerFeatures) add(id uint64, w float64, typ geomType, g0, p0 int) {
 	ps := lf.props[p0:]
 	if !slices.IsSortedFunc(ps, byKey) {
 		slices.SortFunc(ps, byKey)
 	}
-	lf.feats = append(lf.feats, feat{id: id, w: w, typ: typ, g0: int32(g0), g1: int32(len(lf.cmds)), p0: int32(p0), p1: int32(len(lf.props))})
+	lf.feats = append(lf.feats, feat{id: id, w: w, typ: typ, g0: int32(g0), g1: int32(len(lf.geom)), p0: int32(p0), p1: int32(len(lf.props))})
 }
 
 func byKey(a, b kv) int { return cmp.Compare(a.k, b.k) }
@@ -122,6 +138,7 @@ type encoder struct {
 	ints  map[int64]uint32
 	nums  map[uint64]uint32 // float64 bits
 	bools [2]int32          // index+1 of false and true, 0 when unused
+	last  []lastValue       // by key: the value the key had last, neighbours often share it
 	tags  []uint32
 	feat  []byte // one feature or value message
 	layer []byte // one layer message
@@ -138,7 +155,46 @@ func (e *encoder) key(k string) uint32 {
 		}
 	}
 	e.keys = append(e.keys, k)
+	e.last = append(e.last, lastValue{})
 	return uint32(len(e.keys) - 1)
+}
+
+// lastValue is a key's last value and its index.
+type lastValue struct {
+	v  any
+	i  uint32
+	ok bool
+}
+
+// keyValue returns the index of v, the value of key k: the index the key's
+// last value had when v equals it, saving a hash of v.
+func (e *encoder) keyValue(k uint32, v any) uint32 {
+	if l := &e.last[k]; l.ok && sameScalar(l.v, v) {
+		return l.i
+	}
+	i := e.value(v)
+	e.last[k] = lastValue{v, i, true}
+	return i
+}
+
+// sameScalar reports whether a and b are the same scalar of the same
+// type (float64 by bits, as value dedups them).
+func sameScalar(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	}
+	return false
 }
 
 // value returns the index of v in the layer's values, adding it if new.
@@ -176,7 +232,8 @@ func (e *encoder) value(v any) uint32 {
 
 // appendLayer appends the Tile.layers field (3) holding lf to dst.
 func (e *encoder) appendLayer(dst []byte, lf *layerFeatures) ([]byte, error) {
-	e.keys, e.vals, e.bools = e.keys[:0], e.vals[:0], [2]int32{}
+	clear(e.last)
+	e.keys, e.vals, e.bools, e.last = e.keys[:0], e.vals[:0], [2]int32{}, e.last[:0]
 	clear(e.strs)
 	clear(e.ints)
 	clear(e.nums)
@@ -184,12 +241,15 @@ func (e *encoder) appendLayer(dst []byte, lf *layerFeatures) ([]byte, error) {
 	for _, f := range lf.feats {
 		e.tags = e.tags[:0]
 		for _, p := range lf.props[f.p0:f.p1] {
-			e.tags = append(e.tags, e.key(p.k), e.value(p.v))
+			k := e.key(p.k)
+			e.tags = append(e.tags, k, e.keyValue(k, p.v))
 		}
 		m := binary.AppendUvarint(append(e.feat[:0], tag(1, wireVarint)), f.id)
 		m = appendPacked(m, 2, e.tags)
 		m = binary.AppendUvarint(append(m, tag(3, wireVarint)), uint64(f.typ))
-		m = appendPacked(m, 4, lf.cmds[f.g0:f.g1])
+		if f.g1 > f.g0 {
+			m = appendBytes(m, 4, lf.geom[f.g0:f.g1])
+		}
 		e.feat = m
 		b = appendBytes(b, 2, m)
 	}

@@ -34,6 +34,10 @@ type Renderer struct {
 	buffer   float64
 	budget   int
 	maxBytes int
+
+	fields sync.Map  // layer id → its fields by name ([]layers.Field)
+	values sync.Map  // interned property values of kept forms
+	memo   memoBound // the memory of kept feature forms (see memo.go)
 }
 
 // Option configures a Renderer.
@@ -51,6 +55,13 @@ func WithFeatureBudget(n int) Option { return func(r *Renderer) { r.budget = max
 // WithMaxBytes sets the largest encoded tile (default 500 KB).
 func WithMaxBytes(n int) Option { return func(r *Renderer) { r.maxBytes = max(n, 1) } }
 
+// WithMemoBytes bounds the memory the renderer keeps in a store's memos
+// (layers.MemoViewer: the embedded store) for features it has readied
+// once: their typed properties and their shaped geometry per zoom
+// (default DefaultMemoBytes; 0 keeps nothing). Tiles are the same either
+// way; kept forms make them cheaper.
+func WithMemoBytes(n int64) Option { return func(r *Renderer) { r.memo.max = max(n, 0) } }
+
 // WithH3Index shares an H3 index (for example with the /api/h3 handler).
 // By default the renderer makes its own.
 func WithH3Index(ix *H3Index) Option { return func(r *Renderer) { r.index = ix } }
@@ -58,6 +69,7 @@ func WithH3Index(ix *H3Index) Option { return func(r *Renderer) { r.index = ix }
 // New returns a renderer of the layers of cat held by store.
 func New(store layers.Store, cat *layers.Catalog, opts ...Option) *Renderer {
 	r := &Renderer{store: store, cat: cat, buffer: DefaultBuffer, budget: DefaultFeatureBudget, maxBytes: DefaultMaxBytes}
+	r.memo.max = DefaultMemoBytes
 	for _, o := range opts {
 		o(r)
 	}
@@ -166,14 +178,14 @@ func (sc *scratch) layer(i int, name string) *layerFeatures {
 		sc.layers = append(sc.layers, &layerFeatures{})
 	}
 	lf := sc.layers[i]
-	lf.name, lf.feats, lf.cmds, lf.props, lf.sorted = name, lf.feats[:0], lf.cmds[:0], lf.props[:0], false
+	lf.name, lf.feats, lf.geom, lf.props, lf.sorted = name, lf.feats[:0], lf.geom[:0], lf.props[:0], false
 	return lf
 }
 
 // shaper readies the shaper for tile t.
 func (sc *scratch) shaper(t maptile.Tile, buffer, tol float64) *shaper {
 	s := newShaper(t, buffer, tol)
-	s.pts, s.mask, s.stack = sc.sh.pts, sc.sh.mask, sc.sh.stack
+	s.all, s.ends, s.pts, s.mask, s.stack, s.cbuf = sc.sh.all, sc.sh.ends, sc.sh.pts, sc.sh.mask, sc.sh.stack, sc.sh.cbuf
 	sc.sh = *s
 	return &sc.sh
 }
@@ -192,7 +204,7 @@ func (r *Renderer) getScratch() *scratch {
 func (r *Renderer) putScratch(sc *scratch) {
 	for _, lf := range sc.layers {
 		clear(lf.props) // drop references to property values
-		if cap(lf.cmds) > maxPooled || cap(lf.props) > maxPooled/32 {
+		if cap(lf.geom) > maxPooled || cap(lf.props) > maxPooled/32 {
 			*lf = layerFeatures{}
 		}
 	}
@@ -310,21 +322,33 @@ func (r *Renderer) features(ctx context.Context, sc *scratch, lf *layerFeatures,
 		}
 	}
 	sh := sc.shaper(t, r.buffer, tolerance(t.Z))
-	fields := sortedFields(l)
-	err := layers.View(ctx, r.store, q, func(f layers.Feature) error {
-		g0, p0 := len(lf.cmds), len(lf.props)
-		cmds, typ, w := sh.shape(lf.cmds, f.Geometry)
+	sh.bound = &r.memo
+	fields := r.sortedFields(l)
+	add := func(f layers.Feature, m *layers.Memo) error {
+		fm := r.memoOf(m, f, fields)
+		g0, p0 := len(lf.geom), len(lf.props)
+		geom, typ, w := sh.shape(lf.geom, f.Geometry, fm.slot(t.Z))
 		if typ == 0 {
 			return nil
 		}
-		lf.cmds = cmds
+		lf.geom = geom
 		if f.Geometry.Dimensions() == 0 {
 			w = spread(f.ID) // points: a sample spread evenly in space
 		}
-		lf.props = appendProps(lf.props, fields, f.Props)
+		if fm != nil && len(fields) > 0 {
+			lf.props = fm.appendProps(lf.props, fields)
+		} else {
+			lf.props = appendProps(lf.props, fields, f.Props)
+		}
 		lf.add(uint64(f.ID), w, typ, g0, p0)
 		return nil
-	})
+	}
+	var err error
+	if r.memo.max > 0 {
+		err = layers.ViewMemo(ctx, r.store, q, add)
+	} else {
+		err = layers.View(ctx, r.store, q, func(f layers.Feature) error { return add(f, nil) })
+	}
 	if err != nil {
 		return err
 	}
@@ -344,6 +368,17 @@ func spread(id int64) float64 {
 		h *= 1099511628211
 	}
 	return 1 + float64(h>>11)/(1<<53)
+}
+
+// sortedFields returns the fields of l by name (see sortedFields),
+// remembered per layer.
+func (r *Renderer) sortedFields(l *layers.Layer) []layers.Field {
+	if fs, ok := r.fields.Load(l.ID); ok {
+		return fs.([]layers.Field)
+	}
+	fs := sortedFields(l)
+	r.fields.Store(l.ID, fs)
+	return fs
 }
 
 // sortedFields returns the fields of l by name, the order of a feature's
@@ -449,12 +484,12 @@ func (r *Renderer) cells(ctx context.Context, sc *scratch, lf *layerFeatures, t 
 		if !a.Bound.Intersects(bound) {
 			continue
 		}
-		g0, p0 := len(lf.cmds), len(lf.props)
-		cmds, typ, w := sh.shape(lf.cmds, a.Polygon)
+		g0, p0 := len(lf.geom), len(lf.props)
+		geom, typ, w := sh.shape(lf.geom, a.Polygon, nil)
 		if typ == 0 {
 			continue
 		}
-		lf.cmds = cmds
+		lf.geom = geom
 		for k, v := range tileProps(sch, a, res) {
 			lf.props = append(lf.props, kv{k, v})
 		}

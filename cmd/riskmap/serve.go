@@ -95,6 +95,7 @@ func serve(ctx context.Context, e env) error {
 	level := fs.String("log-level", envOr(e, "RISKMAP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env RISKMAP_LOG_LEVEL)")
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit of one request")
 	cacheMB := fs.Int64("tile-cache-mb", 256, "memory for cached tiles, in MiB")
+	memoMB := fs.Int64("tile-memo-mb", tiles.DefaultMemoBytes>>20, "memory for features readied for tiles (embedded store: typed properties, shapes per zoom 10–17), in MiB; 0: none")
 	var af accessFlags
 	af.register(fs, e)
 	debugAddr := fs.String("debug-addr", "", "loopback address serving GET /debug/vars (goroutines, heap) for load tests; empty: off")
@@ -145,7 +146,7 @@ func serve(ctx context.Context, e env) error {
 	}
 	log.Info("analyses computed", "took", time.Since(start).Round(time.Millisecond))
 
-	renderer := tiles.New(a.store, a.cat)
+	renderer := tiles.New(a.store, a.cat, tiles.WithMemoBytes(*memoMB<<20))
 	var topts []tiles.HandlerOption
 	if a.store.Kind() == "memory" {
 		// rendering from memory is pure CPU: as many builds as cores
