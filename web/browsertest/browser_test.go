@@ -348,6 +348,12 @@ func TestMap(t *testing.T) {
 	if len(titles) < 13 {
 		t.Fatalf("%d layers from /api/collections", len(titles))
 	}
+	// the counts in view come 350 ms after the map settles, from the
+	// feature API: wait for them
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#panel').textContent.includes('视野内')`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("layers panel shows no counts in view: %v", err)
+	}
 	panel := text("#panel")
 	for _, want := range append(titles, "基础图层", "分析图层") {
 		if !strings.Contains(panel, want) {
