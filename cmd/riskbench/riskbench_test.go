@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -170,6 +173,38 @@ func TestMixPaths(t *testing.T) {
 	got = mixPaths([]string{"t"}, []string{"i"}, nil, 90)
 	if strings.Count(strings.Join(got, ""), "i") != 20 || len(got) != 90 {
 		t.Errorf("mix without dispatch: %v", got)
+	}
+}
+
+// TestTilePaths checks the tile lists of the load test: n distinct tiles
+// when the district has them (issue 10 asks for over 2,000), the share of
+// a zoom with fewer tiles than that going to the zooms after it.
+func TestTilePaths(t *testing.T) {
+	// about Banan: 0.5° × 0.6°, two town centres
+	d := district{Centres: []orb.Point{{106.53, 29.39}, {106.65, 29.5}},
+		Bound: orb.Bound{Min: orb.Point{106.4, 29.1}, Max: orb.Point{106.9, 29.7}}}
+	for _, zooms := range [][]maptile.Zoom{{13, 14, 15}, {10, 11, 12, 13, 14, 15}} {
+		got := tilePaths(d, "buildings", zooms, 2000)
+		per := map[string]int{}
+		seen := map[string]bool{}
+		for _, p := range got {
+			if seen[p] {
+				t.Fatalf("%s twice", p)
+			}
+			seen[p] = true
+			per[strings.Split(p, "/")[3]]++
+		}
+		if len(got) != 2000 {
+			t.Errorf("zooms %v: %d tiles %v, want 2000", zooms, len(got), per)
+		}
+		// z10–z13 have fewer tiles in the bounds than an even share
+		lo, hi := maptile.At(orb.Point{106.4, 29.7}, 13), maptile.At(orb.Point{106.9, 29.1}, 13)
+		if all := int((hi.X - lo.X + 1) * (hi.Y - lo.Y + 1)); per["13"] != all {
+			t.Errorf("zooms %v: %d z13 tiles, want all %d in the bounds (%v)", zooms, per["13"], all, per)
+		}
+		if per["15"] < 2000/len(zooms) {
+			t.Errorf("zooms %v: %v, want z15 to take what the others lack", zooms, per)
+		}
 	}
 }
 

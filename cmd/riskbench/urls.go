@@ -61,11 +61,13 @@ func fetchDistrict(ctx context.Context, base string) (district, error) {
 
 // tilePaths lists up to n distinct tiles of ids over zooms, spread evenly
 // over the zooms: rings of tiles around the town centres, nearest rings
-// first, inside the district's bounds.
+// first, inside the district's bounds. A zoom with fewer tiles in the
+// district than its share (the low ones) leaves the rest to the zooms
+// after it, so that the list holds n tiles when the district has them.
 func tilePaths(d district, ids string, zooms []maptile.Zoom, n int) []string {
 	var out []string
-	per := n / len(zooms)
-	for _, z := range zooms {
+	for i, z := range zooms {
+		per := (n - len(out)) / (len(zooms) - i)
 		seen := map[maptile.Tile]bool{}
 		var got []maptile.Tile
 		lo := maptile.At(orb.Point{d.Bound.Min[0], d.Bound.Max[1]}, z)
