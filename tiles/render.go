@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -306,6 +307,12 @@ func (sc *scratch) encode(lfs []*layerFeatures) ([]byte, error) {
 
 var errOverBudget = errors.New("over budget")
 
+// yieldEvery is how many features a render shapes between yields of its
+// processor: a large tile takes milliseconds of CPU, and requests that
+// only need a moment (reading a request, writing a cached tile) would
+// otherwise wait for the scheduler to preempt it.
+const yieldEvery = 1024
+
 // features reads and shapes the features of l in tile t into lf, in id
 // order, or the heaviest first when over the budget. A point layer with more features than the budget
 // returns errOverBudget. The store lends its features (layers.View): they
@@ -341,6 +348,9 @@ func (r *Renderer) features(ctx context.Context, sc *scratch, lf *layerFeatures,
 			lf.props = appendProps(lf.props, fields, f.Props)
 		}
 		lf.add(uint64(f.ID), w, typ, g0, p0)
+		if len(lf.feats)%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 		return nil
 	}
 	var err error
