@@ -6,8 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -381,7 +381,8 @@ func spread(id int64) float64 {
 }
 
 // sortedFields returns the fields of l by name (see sortedFields),
-// remembered per layer.
+// remembered per layer (catalog ids are unique: a layer's fields never
+// change).
 func (r *Renderer) sortedFields(l *layers.Layer) []layers.Field {
 	if fs, ok := r.fields.Load(l.ID); ok {
 		return fs.([]layers.Field)
