@@ -433,7 +433,7 @@ func Closest(p orb.Point, g orb.Geometry) orb.Point {
 		}
 		prev = q
 	}
-	eachPath(g, func(path []orb.Point) {
+	geo.EachPath(g, func(path []orb.Point) {
 		for i, a := range path {
 			visit(a, i == 0)
 		}
@@ -453,40 +453,4 @@ func closestOnSegment(a, b orb.Point) orb.Point {
 	}
 	t := max(0, min(1, -(a[0]*d[0]+a[1]*d[1])/l2))
 	return orb.Point{a[0] + t*d[0], a[1] + t*d[1]}
-}
-
-// eachPath calls fn with every line and ring of g.
-func eachPath(g orb.Geometry, fn func([]orb.Point)) {
-	switch x := g.(type) {
-	case orb.Point:
-		fn([]orb.Point{x})
-	case orb.MultiPoint:
-		for _, p := range x {
-			fn([]orb.Point{p})
-		}
-	case orb.LineString:
-		fn(x)
-	case orb.MultiLineString:
-		for _, l := range x {
-			fn(l)
-		}
-	case orb.Ring:
-		fn(x)
-	case orb.Polygon:
-		for _, r := range x {
-			fn(r)
-		}
-	case orb.MultiPolygon:
-		for _, p := range x {
-			for _, r := range p {
-				fn(r)
-			}
-		}
-	case orb.Collection:
-		for _, c := range x {
-			eachPath(c, fn)
-		}
-	case orb.Bound:
-		fn(x.ToRing())
-	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/paulmach/orb/clip"
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/planar"
+
+	"riskmap/geo"
 )
 
 // Extent is the MVT tile extent: coordinates run 0..Extent across a tile.
@@ -274,24 +276,7 @@ func (s *shaper) canonical(g orb.Geometry, keep bool) *shaped {
 		}
 		s.ends = append(s.ends, len(s.all))
 	}
-	switch g := g.(type) {
-	case orb.LineString:
-		add(g)
-	case orb.MultiLineString:
-		for _, ls := range g {
-			add(ls)
-		}
-	case orb.Polygon:
-		for _, r := range g {
-			add(r)
-		}
-	case orb.MultiPolygon:
-		for _, p := range g {
-			for _, r := range p {
-				add(r)
-			}
-		}
-	}
+	geo.EachPath(g, add) // lines and polygons only: points are shaped apart
 	if len(s.all) == 0 {
 		sp.big = true // nothing to shape: the clipping path says so
 		return sp
