@@ -141,6 +141,15 @@ func (s *Store) Nearest(ctx context.Context, q layers.NearestQuery) ([]layers.Ne
 	}
 	op := "nearest " + q.Layer
 
+	// The two statements read one snapshot: a write between them could
+	// otherwise remove a candidate of the first from the second's radius
+	// and leave fewer than K neighbours where there are more.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // read only: nothing to keep
+
 	// 1. K candidates by the index order; their largest ground distance.
 	var w where
 	pt := fmt.Sprintf("ST_SetSRID(ST_MakePoint(%s, %s), 4326)", w.arg(p[0]), w.arg(p[1]))
@@ -149,7 +158,7 @@ func (s *Store) Nearest(ctx context.Context, q layers.NearestQuery) ([]layers.Ne
 		pt, t.name, w.String(), w.arg(int64(q.K)))
 	var maxD *float64
 	var n int64
-	if err := s.pool.QueryRow(ctx, sql, w.args...).Scan(&maxD, &n); err != nil {
+	if err := tx.QueryRow(ctx, sql, w.args...).Scan(&maxD, &n); err != nil {
 		return nil, wrap(ctx, op, err)
 	}
 	if n == 0 {
@@ -183,7 +192,7 @@ func (s *Store) Nearest(ctx context.Context, q layers.NearestQuery) ([]layers.Ne
 		sql += " WHERE " + strings.Join(outer, " AND ")
 	}
 	sql += " ORDER BY riskmap_distance_m, id LIMIT " + w.arg(int64(q.K))
-	rows, err := s.pool.Query(ctx, sql, w.args...)
+	rows, err := tx.Query(ctx, sql, w.args...)
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}
