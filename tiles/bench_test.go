@@ -228,6 +228,7 @@ func BenchmarkRenderDistrict(b *testing.B) {
 			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "tiles/s")
 			b.ReportMetric(float64(bytes)/float64(i), "B/tile")
 			b.ReportMetric(float64(biggest), "B-max")
+			b.ReportMetric(float64(c.r.memo.used.Load())/(1<<20), "MiB-kept")
 			b.ReportMetric(float64(cputime.Used()-cpu)/1e3/float64(i), "cpu-µs/tile")
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
-	"sync/atomic"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/clip"
@@ -155,9 +154,8 @@ type shaper struct {
 	mask  []byte      // Douglas–Peucker scratch
 	stack []int
 	cmd   cmdWriter
-	cbuf  []byte     // the commands of a shaped form being made
-	canon shaped     // the shaped form when nothing keeps it
-	bound *memoBound // what kept forms may take, for slots
+	cbuf  []byte // the commands of a shaped form being made
+	canon shaped // the shaped form when nothing keeps it
 }
 
 func newShaper(t maptile.Tile, buffer float64, tol float64) *shaper {
@@ -176,10 +174,10 @@ func newShaper(t maptile.Tile, buffer float64, tol float64) *shaper {
 // geometry type (0 when nothing is left, and dst unchanged) and a weight
 // saying how much of the tile the result occupies (area for polygons,
 // length for lines, 1 per point), used to drop the least visible
-// features first when a tile is over budget. A non-nil slot keeps the
-// feature's shaped form for the zoom (a memo of the renderer): it is
-// used when set and set when empty.
-func (s *shaper) shape(dst []byte, g orb.Geometry, slot *atomic.Pointer[shaped]) ([]byte, geomType, float64) {
+// features first when a tile is over budget. A slot (a memo of the
+// renderer; the zero slot keeps nothing) keeps the feature's shaped form
+// for the zoom: it is used when set and set when empty.
+func (s *shaper) shape(dst []byte, g orb.Geometry, slot memoSlot) ([]byte, geomType, float64) {
 	switch g := g.(type) {
 	case orb.Point:
 		return s.points(dst, orb.MultiPoint{g})
@@ -189,15 +187,10 @@ func (s *shaper) shape(dst []byte, g orb.Geometry, slot *atomic.Pointer[shaped])
 	default: // collections and bounds are not feature geometries
 		return dst, 0, 0
 	}
-	var sp *shaped
-	if slot != nil {
-		sp = slot.Load()
-	}
+	sp := slot.load()
 	if sp == nil {
-		sp = s.canonical(g, slot != nil)
-		if slot != nil && s.bound.charge(sp.size()) && !slot.CompareAndSwap(nil, sp) {
-			s.bound.refund(sp.size()) // a racing render kept the same
-		}
+		sp = s.canonical(g, slot.ok())
+		slot.keep(sp)
 	}
 	if sp.within(s) {
 		if sp.typ == 0 {

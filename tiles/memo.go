@@ -1,6 +1,7 @@
 package tiles
 
 import (
+	"runtime"
 	"sync/atomic"
 
 	"github.com/paulmach/orb/maptile"
@@ -29,7 +30,8 @@ const DefaultMemoBytes = 512 << 20
 // featMemo is what one renderer keeps of one version of a feature.
 type featMemo struct {
 	owner  *Renderer
-	props  []any // by field of sortedFields (nil: absent); nil when the layer has no fields
+	kept   *atomic.Int64 // the bytes charged for it, refunded when it is collected
+	props  []any         // by field of sortedFields (nil: absent); nil when the layer has no fields
 	inline [6]any
 	shapes [memoMaxZoom - memoMinZoom + 1]atomic.Pointer[shaped]
 }
@@ -47,14 +49,15 @@ func (r *Renderer) memoOf(m *layers.Memo, f layers.Feature, fields []layers.Fiel
 		}
 		return nil // another renderer's
 	}
-	size := 192 // a featMemo
+	size := 208 // a featMemo and its counter
 	if len(fields) > len(featMemo{}.inline) {
 		size += 16 * len(fields)
 	}
 	if !r.memo.charge(size) {
 		return nil
 	}
-	fm := &featMemo{owner: r}
+	fm := &featMemo{owner: r, kept: new(atomic.Int64)}
+	fm.kept.Store(int64(size))
 	if len(fields) > 0 {
 		if len(fields) <= len(fm.inline) {
 			fm.props = fm.inline[:len(fields):len(fields)]
@@ -75,21 +78,59 @@ func (r *Renderer) memoOf(m *layers.Memo, f layers.Feature, fields []layers.Fiel
 		if got == nil || got.owner != r {
 			return nil
 		}
+		return got
 	}
-	return got
+	// when the feature's version goes (a write replaced it), so does
+	// what was kept of it: the bound counts the living only
+	runtime.AddCleanup(fm, func(k *atomic.Int64) { r.memo.refund(int(k.Load())) }, fm.kept)
+	return fm
 }
 
-// slot returns where the shaped geometry of the feature at zoom z is
-// kept, nil when that zoom is not kept or the bound is reached.
-func (fm *featMemo) slot(z maptile.Zoom) *atomic.Pointer[shaped] {
+// memoSlot is where the shaped geometry of a feature at one zoom is kept;
+// the zero memoSlot keeps nothing.
+type memoSlot struct {
+	p  *atomic.Pointer[shaped]
+	fm *featMemo
+}
+
+// slot returns the slot of the feature at zoom z: the zero slot when that
+// zoom is not kept or the bound is reached.
+func (fm *featMemo) slot(z maptile.Zoom) memoSlot {
 	if fm == nil || z < memoMinZoom || z > memoMaxZoom {
-		return nil
+		return memoSlot{}
 	}
 	s := &fm.shapes[z-memoMinZoom]
 	if s.Load() == nil && fm.owner.memo.full() {
+		return memoSlot{}
+	}
+	return memoSlot{s, fm}
+}
+
+func (s memoSlot) ok() bool { return s.p != nil }
+
+// load returns the kept form, nil when none.
+func (s memoSlot) load() *shaped {
+	if s.p == nil {
 		return nil
 	}
-	return s
+	return s.p.Load()
+}
+
+// keep keeps sp in the slot when the bound allows (a racing render may
+// have kept the same form first).
+func (s memoSlot) keep(sp *shaped) {
+	if s.p == nil {
+		return
+	}
+	n := sp.size()
+	if !s.fm.owner.memo.charge(n) {
+		return
+	}
+	if !s.p.CompareAndSwap(nil, sp) {
+		s.fm.owner.memo.refund(n)
+		return
+	}
+	s.fm.kept.Add(int64(n))
 }
 
 // appendProps appends the kept properties, sorted by key as fields are.

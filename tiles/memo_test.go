@@ -3,8 +3,10 @@ package tiles
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
@@ -154,4 +156,17 @@ func TestMemoAfterEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	same("deleted")
+
+	// what was kept of the replaced and deleted versions is given back
+	// to the bound once they are collected: only interned values remain
+	interned := int64(0)
+	kept.values.Range(func(_, _ any) bool { interned += 64; return true })
+	deadline := time.Now().Add(10 * time.Second)
+	for kept.memo.used.Load() != interned {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes still counted after the versions went, want %d (interned values)", kept.memo.used.Load(), interned)
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -329,7 +329,6 @@ func (r *Renderer) features(ctx context.Context, sc *scratch, lf *layerFeatures,
 		}
 	}
 	sh := sc.shaper(t, r.buffer, tolerance(t.Z))
-	sh.bound = &r.memo
 	fields := r.sortedFields(l)
 	add := func(f layers.Feature, m *layers.Memo) error {
 		fm := r.memoOf(m, f, fields)
@@ -496,7 +495,7 @@ func (r *Renderer) cells(ctx context.Context, sc *scratch, lf *layerFeatures, t 
 			continue
 		}
 		g0, p0 := len(lf.geom), len(lf.props)
-		geom, typ, w := sh.shape(lf.geom, a.Polygon, nil)
+		geom, typ, w := sh.shape(lf.geom, a.Polygon, memoSlot{})
 		if typ == 0 {
 			continue
 		}

@@ -102,14 +102,14 @@ func (ix *index) putItem(it *item) {
 			if i, found := slices.BinarySearchFunc(ix.sorted, f.id, func(x *item, id int64) int { return cmp.Compare(x.id, id) }); found {
 				ix.sorted[i] = it
 			} else {
-				ix.dirty = true
+				ix.stale()
 			}
 		}
 	} else if !ix.dirty {
 		if n := len(ix.sorted); n == 0 || ix.sorted[n-1].id < f.id {
 			ix.sorted = append(ix.sorted, it)
 		} else {
-			ix.dirty = true
+			ix.stale()
 		}
 	}
 	ix.items[f.id] = it
@@ -126,8 +126,13 @@ func (ix *index) remove(id int64) {
 	delete(ix.items, id)
 	lo, hi := rect(old.b)
 	ix.tree.Delete(lo, hi, old.entry())
-	ix.dirty = true
+	ix.stale()
 }
+
+// stale marks the id-ordered slice for a rebuild and drops it, so that it
+// keeps no replaced or deleted item alive meanwhile; the caller holds
+// the write lock.
+func (ix *index) stale() { ix.sorted, ix.dirty = nil, true }
 
 // ordered returns every item in id order; the caller holds the read lock
 // and must not modify or keep the slice past it.
