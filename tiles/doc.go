@@ -47,7 +47,9 @@
 // and the shaped geometry for zooms 10–17 — so the next tile showing the
 // feature copies them; a write stores a new version of the feature with
 // an empty memo. The memory kept is bounded (WithMemoBytes, riskmap serve
-// --tile-memo-mb): past it, features are readied afresh each time. A
+// --tile-memo-mb): past it, features are readied afresh each time; what
+// was kept of a replaced or deleted version counts until the garbage
+// collector takes the version. A
 // tile is byte for byte the same with kept forms or without
 // (TestMemoSameTiles, and TestPostGISTilesMatchMemstore against PostGIS,
 // which keeps none).

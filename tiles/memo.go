@@ -15,7 +15,8 @@ import (
 // geometry. A tile built from kept forms is byte for byte the tile built
 // without them (TestMemoSameTiles); the memo only saves the work. The
 // memory it takes is bounded (WithMemoBytes): past the bound, features
-// are shaped afresh each time.
+// are shaped afresh each time. A feature's version that goes (a write
+// replaced it) gives its bytes back when it is collected.
 
 // The zooms whose shaped geometry is kept: where features are small
 // beside a tile and shown by many tiles' requests.
